@@ -1,0 +1,3 @@
+from skureel.cli import main
+
+main()
