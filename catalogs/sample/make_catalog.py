@@ -15,7 +15,7 @@ ROWS = [
     ["AUR-SER-AMB", "Vitamin C Glow Serum 30 ml", "A lightweight brightening serum with 15% vitamin C in an amber glass dropper bottle.",
      "Aurora", "Beauty > Skincare", "amber glass", "Amber", 48, 36, "USD", "images/serum.jpg",
      "avatar", None, "Meet our Vitamin C Glow Serum. Fifteen percent vitamin C in a lightweight texture that sinks in fast. Now thirty-six dollars. Shop now.",
-     8, None, None, None, "fresh", None, None],
+     12, None, None, None, "fresh", None, None],
     ["AUR-TEA-SEN", "Sencha Green Tea, 20 Sachets", "Japanese first-flush sencha in a recyclable cardboard box.",
      "Aurora", "Food > Tea", "cardboard packaging", "Green", 12.5, None, "USD", "images/tea_box.jpg",
      "product", "unboxing", None, 6, None, None, None, "calm", None, None],

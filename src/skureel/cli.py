@@ -97,6 +97,84 @@ def validate(
     raise typer.Exit(code)
 
 
+def _provider_list(text: str) -> list[str]:
+    from skureel.providers.capabilities import CAPABILITIES
+
+    names = [p.strip() for p in text.split(",") if p.strip()]
+    unknown = [n for n in names if n not in CAPABILITIES]
+    if unknown or not names:
+        fail(f"unknown provider {', '.join(unknown) or text!r}; choose from {', '.join(CAPABILITIES)}")
+    return names
+
+
+def _format_list(text: str) -> list[str]:
+    from skureel.formats import PRESETS
+
+    names = [f.strip().replace(":", "x") for f in text.split(",") if f.strip()]
+    unknown = [n for n in names if n not in PRESETS]
+    if unknown or not names:
+        fail(f"unknown format {', '.join(unknown) or text!r}; choose from {', '.join(PRESETS)}")
+    return names
+
+
+@app.command()
+def plan(
+    catalog: Annotated[Path, typer.Argument(help="catalog file")],
+    brand: Annotated[Path, typer.Option(help="brand kit folder")],
+    provider: Annotated[str, typer.Option(help="provider (or fallback chain a,b,c)")] = "local",
+    formats: Annotated[str, typer.Option(help="formats to plan for")] = "9x16,4x5,1x1,16x9",
+    languages: Annotated[str, typer.Option(help="avatar languages, e.g. en,de")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="full blueprints and rendered prompts as JSON")] = False,
+    feed_format: Annotated[str | None, typer.Option("--format", help="override feed format detection")] = None,
+    sheet: Annotated[str | None, typer.Option(help="worksheet name")] = None,
+) -> None:
+    """Blueprints, prompts, lint and cost. Spends nothing; exit 1 when any lint error exists."""
+    from skureel.catalog import ingest
+    from skureel.catalog.brandkit import load_brand_kit
+    from skureel.planning.plan import build_plan
+    from skureel.settings import load_settings
+
+    providers = _provider_list(provider)
+    wanted = _format_list(formats)
+    try:
+        kit = load_brand_kit(brand)
+        report = ingest(catalog, feed_format=feed_format, sheet=sheet)
+        result = build_plan(report.products, kit, providers=providers, formats=wanted,
+                            languages=[x for x in languages.split(",") if x],
+                            price_overrides=load_settings().prices_override)
+    except UnusableInput as exc:
+        fail(str(exc))
+    code = 1 if result.errors else 0
+    if as_json:
+        payload = {"provider": providers, "formats": wanted, "total_usd": result.total_usd,
+                   "per_sku_usd": result.per_sku_usd, "row_errors": [i.model_dump() for i in report.errors],
+                   "shots": [{"blueprint": s.shot.model_dump(mode="json"), "rendered": s.rendered.model_dump(mode="json"),
+                              "lint": [f.model_dump() for f in s.findings], "cost": s.cost.model_dump()}
+                             for s in result.shots]}
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        raise typer.Exit(code)
+    table = RichTable("sku", "shot", "material", "lighting", "camera", "lens", "s", "usd", "lint", title=f"plan: {provider}")
+    for item in result.shots[:200]:
+        s = item.shot
+        errors = sum(f.severity == "error" for f in item.findings)
+        warnings = len(item.findings) - errors
+        lint = f"[red]{errors}E[/] " * bool(errors) + f"[yellow]{warnings}W[/]" * bool(warnings) or "[green]ok[/]"
+        table.add_row(s.sku, s.shot_id, s.material, s.lighting.setup, s.camera.move, s.lens.name,
+                      f"{item.rendered.duration_s:g}", f"{item.cost.usd:.2f}", lint)
+    console.print(table)
+    if len(result.shots) > 200:
+        console.print(f"... {len(result.shots) - 200} more shots (use --json)")
+    for finding in [f for item in result.shots for f in item.findings][:100]:
+        colour = "red" if finding.severity == "error" else "yellow"
+        console.print(f"[{colour}]{finding.line()}[/]", highlight=False, soft_wrap=True)
+    unconfirmed = any(not s.cost.confirmed for s in result.shots)
+    console.print(f"[bold]{len(result.shots)} shots for {len(result.per_sku_usd)} products, estimated "
+                  f"${result.total_usd:,.2f}[/]" + (" (default prices, not vendor quotes)" if unconfirmed else ""))
+    if report.errors:
+        console.print(f"{len(report.errors)} catalog rows were invalid and left out (skureel validate lists them)")
+    raise typer.Exit(code)
+
+
 def main() -> None:
     try:
         app()

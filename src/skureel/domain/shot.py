@@ -91,6 +91,8 @@ class ShotSpec(BaseModel):
     provider: str = "local"
     title: str = ""
     language: str | None = None
+    material_source: Literal["row", "text", "recipe", "unknown"] = "row"
+    presenter_image: str | None = None
 
     def canonical_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,98 @@
+"""Sandboxed jinja2 rendering of blueprints into what each provider takes.
+
+Catalog text only ever reaches a template as data inside the ShotSpec; templates come from
+templates/prompts/ and are never built from catalog text.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, Field
+
+from skureel.domain import ShotSpec
+from skureel.paths import templates_dir
+from skureel.providers.capabilities import Capabilities, capabilities
+
+_MINIMAX_COMMANDS = {"slow push-in": "Push in", "pull-out": "Pull out", "pan left": "Pan left", "pan right": "Pan right",
+                     "tilt up": "Tilt up", "tilt down": "Tilt down", "orbit left": "Truck left", "orbit right": "Truck right",
+                     "crane up": "Pedestal up", "tracking": "Tracking shot", "static": "Static shot",
+                     "handheld drift": "Shake", "rack focus": "Push in", "top-down rotate": "Static shot"}
+_KLING_CAMERA: dict[str, dict[str, Any]] = {
+    "slow push-in": {"zoom": 4.0}, "pull-out": {"zoom": -4.0}, "pan left": {"pan": -4.0}, "pan right": {"pan": 4.0},
+    "tilt up": {"tilt": 4.0}, "tilt down": {"tilt": -4.0}, "crane up": {"vertical": 4.0}, "tracking": {"horizontal": 4.0},
+    "top-down rotate": {"roll": 3.0},
+}
+_KLING_PRESETS = {"orbit left": "left_turn_forward", "orbit right": "right_turn_forward"}
+
+
+class RenderedPrompt(BaseModel):
+    provider: str
+    model: str
+    prompt: str
+    negative_prompt: str | None = None
+    duration_s: float
+    aspect_ratio: str
+    resolution: str | None = None
+    camera_control: dict[str, Any] | None = None
+    audio: bool = False
+    detail: int = 2
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+@lru_cache(maxsize=2)
+def _environment(folder: str) -> SandboxedEnvironment:
+    return SandboxedEnvironment(loader=FileSystemLoader(folder), undefined=StrictUndefined, autoescape=False,
+                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+
+
+def kling_camera_control(shot: ShotSpec) -> dict[str, Any] | None:
+    """Kling's camera_control: six axes with exactly one non-zero, or a preset type."""
+    move = shot.camera.move
+    if move in _KLING_PRESETS:
+        return {"type": _KLING_PRESETS[move]}
+    axes = _KLING_CAMERA.get(move)
+    if not axes:
+        return None
+    config = {"horizontal": 0.0, "vertical": 0.0, "pan": 0.0, "tilt": 0.0, "roll": 0.0, "zoom": 0.0, **axes}
+    return {"type": "simple", "config": config}
+
+
+def _aspect_for(caps: Capabilities, wanted: str) -> str:
+    if wanted in caps.aspect_ratios:
+        return wanted
+    vertical = wanted in ("9:16", "4:5", "2:3", "3:4")
+    for option in (("9:16", "3:4", "1:1") if vertical else ("16:9", "4:3", "1:1")):
+        if option in caps.aspect_ratios:
+            return option
+    return caps.aspect_ratios[0]
+
+
+def render_prompt(shot: ShotSpec, provider: str | None = None, model: str | None = None) -> RenderedPrompt:
+    name = provider or shot.provider
+    caps = capabilities(name)
+    env = _environment(str(templates_dir() / "prompts"))
+    template = env.get_template(f"{name}.j2")
+    context: dict[str, Any] = {"shot": shot.model_dump(mode="python"),
+                               "camera_command": _MINIMAX_COMMANDS.get(shot.camera.move)}
+    text, detail = "", 2
+    for detail in (2, 1, 0):  # shorten by dropping optional parts until it fits the provider's limit
+        text = re.sub(r"[ \t]*\n[ \t]*", " ", template.render(detail=detail, **context)).strip()
+        text = re.sub(r" {2,}", " ", text)
+        if len(text) <= caps.max_prompt_chars:
+            break
+    negative = shot.negative_prompt[: caps.max_prompt_chars] if caps.negative_prompt and shot.negative_prompt else None
+    params: dict[str, Any] = {}
+    if name in ("kling", "fal", "replicate"):
+        params["mode"] = "std"
+    return RenderedPrompt(
+        provider=name, model=model or caps.default_model, prompt=text, negative_prompt=negative,
+        duration_s=caps.snap_duration(shot.duration_s), aspect_ratio=_aspect_for(caps, shot.aspect_ratio),
+        resolution=caps.resolutions[-1] if caps.resolutions else None,
+        camera_control=kling_camera_control(shot) if caps.camera_control else None,
+        audio=caps.audio, detail=detail, params=params,
+    )

@@ -1,0 +1,1 @@
+"""Video providers behind one small protocol (submit, poll, download, cancel)."""
