@@ -91,7 +91,8 @@ def render_prompt(shot: ShotSpec, provider: str | None = None, model: str | None
         params["mode"] = "std"
     return RenderedPrompt(
         provider=name, model=model or caps.default_model, prompt=text, negative_prompt=negative,
-        duration_s=caps.snap_duration(shot.duration_s), aspect_ratio=_aspect_for(caps, shot.aspect_ratio),
+        # an avatar clip lasts as long as its speech; image-to-video takes the API's fixed values
+        duration_s=shot.duration_s if shot.kind == "avatar" else caps.snap_duration(shot.duration_s), aspect_ratio=_aspect_for(caps, shot.aspect_ratio),
         resolution=caps.resolutions[-1] if caps.resolutions else None,
         camera_control=kling_camera_control(shot) if caps.camera_control else None,
         audio=caps.audio, detail=detail, params=params,

@@ -47,7 +47,12 @@ def lint_shot(shot: ShotSpec, rendered: RenderedPrompt, brand: BrandKit, *, hero
     if re.search(r"\bfrom the (left|right)\b.*\bfrom the (left|right)\b", shot.lighting.direction, re.I) and \
             shot.lighting.quality == "hard":
         out.append(_finding("warning", shot, "lighting", "two hard key lights from different directions"))
-    if shot.duration_s > max(caps.durations_s):
+    if shot.kind == "avatar":
+        if not caps.avatar:
+            out.append(_finding("error", shot, "kind", f"{caps.name} has no avatar model", caps.name))
+        elif shot.duration_s > 60:
+            out.append(_finding("error", shot, "duration", "avatar clips are limited to 60s", caps.name))
+    elif shot.duration_s > max(caps.durations_s):
         out.append(_finding("error", shot, "duration", f"{shot.duration_s:g}s exceeds {caps.name}'s maximum of "
                             f"{max(caps.durations_s):g}s", caps.name))
     elif shot.duration_s not in caps.durations_s:
