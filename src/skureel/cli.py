@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -173,6 +173,118 @@ def plan(
     if report.errors:
         console.print(f"{len(report.errors)} catalog rows were invalid and left out (skureel validate lists them)")
     raise typer.Exit(code)
+
+
+def _load_flow() -> Any:
+    """flows/ holds the Prefect entrypoints (deployments point at them); load the file by path."""
+    import importlib.util
+
+    from skureel.paths import templates_dir
+
+    path = templates_dir().parent / "flows" / "catalog_refresh.py"
+    spec = importlib.util.spec_from_file_location("skureel_flows_catalog_refresh", path)
+    if spec is None or spec.loader is None:
+        fail(f"{path}: flow entrypoint missing")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.catalog_refresh
+
+
+def _quiet_prefect(log_file: Path) -> None:
+    """Prefect's logs go to a file in the output folder; the terminal gets a progress bar."""
+    import logging
+
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.server", "uvicorn", "httpx"):
+        logger = logging.getLogger(name)
+        for old in list(logger.handlers):
+            if isinstance(old, logging.StreamHandler) and not isinstance(old, logging.FileHandler):
+                logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
+@app.command()
+def run(
+    catalog: Annotated[Path, typer.Argument(help="catalog file")],
+    brand: Annotated[Path, typer.Option(help="brand kit folder")],
+    provider: Annotated[str, typer.Option(help="provider or fallback chain, e.g. kling,veo,local")] = "local",
+    formats: Annotated[str, typer.Option(help="formats: 9x16,4x5,1x1,16x9 (2x3 optional)")] = "9x16,4x5,1x1,16x9",
+    out: Annotated[str, typer.Option(help="output folder or fsspec URL (s3://bucket/prefix)")] = "out/run",
+    max_spend: Annotated[float | None, typer.Option(help="stop submitting paid jobs beyond this many USD")] = None,
+    only: Annotated[list[str] | None, typer.Option(help="only these SKUs (repeatable)")] = None,
+    dry_run: Annotated[bool, typer.Option(help="plan and price without generating")] = False,
+    prune: Annotated[bool, typer.Option(help="remove clips of products that left the catalog")] = False,
+    quality: Annotated[str, typer.Option(help="final or draft")] = "final",
+) -> None:
+    """The whole pipeline through the Prefect flow. Exit 0 all delivered, 1 some SKUs failed, 2 unusable input."""
+    import os
+
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    providers = _provider_list(provider)
+    wanted = _format_list(formats)
+    if quality not in ("final", "draft"):
+        fail("--quality must be final or draft")
+    if not catalog.exists():
+        fail(f"{catalog}: file not found")
+    from skureel.catalog.brandkit import load_brand_kit
+
+    try:
+        load_brand_kit(brand)
+    except UnusableInput as exc:
+        fail(str(exc))
+    log_file = Path(out) / "skureel.log" if "://" not in out else Path("skureel.log")
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from skureel import progress as events
+
+    flow_fn = _load_flow()
+    _quiet_prefect(log_file)
+    state: dict[str, float] = {"clips": 0, "failures": 0}
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console, transient=False) as bar:
+        task_id = bar.add_task("starting Prefect", total=None, info="")
+
+        def listen(event: str, data: dict[str, object]) -> None:
+            if event == "planned":
+                bar.update(task_id, description="SKUs", total=int(str(data["skus"])) or 1, completed=0,
+                           info=f"{data['unchanged']} unchanged, {data['clips']} clips to make")
+                if not data["skus"]:
+                    bar.update(task_id, completed=1)
+            elif event == "sku_done":
+                state["clips"] += float(str(data["clips"]))
+                state["failures"] += float(str(data["failures"]))
+                bar.update(task_id, advance=1, info=f"{int(state['clips'])} clips, {int(state['failures'])} failures")
+
+        events.subscribe(listen)
+        try:
+            summary = flow_fn(catalog=str(catalog), brand_kit=str(brand), providers=providers, formats=wanted, out=out,
+                              max_spend=max_spend, only=only or [], dry_run=dry_run, prune=prune, quality=quality)
+        except UnusableInput as exc:
+            bar.stop()
+            fail(str(exc))
+        finally:
+            events.unsubscribe(listen)
+    if dry_run:
+        console.print(f"dry run: {len(summary['skus'])} SKUs would be produced, {len(summary['unchanged'])} unchanged, "
+                      f"estimated ${summary['estimate_usd']:.2f}")
+        raise typer.Exit(1 if summary["failures"] else 0)
+    failures = summary.get("failures", [])
+    console.print(f"[bold]{summary['delivered']} clips delivered[/] for {summary['products_delivered']} products "
+                  f"({summary['composed_this_run']} made now, {summary['reused_this_run']} reused, "
+                  f"{summary['skipped_unchanged']} products unchanged), spend ${summary['spend_usd']:.2f}", highlight=False)
+    if failures:
+        table = RichTable("sku", "shot", "reason", title="failed")
+        for failure in failures[:50]:
+            table.add_row(str(failure.get("sku", "")), str(failure.get("shot", "")), str(failure.get("reason", "")))
+        console.print(table)
+    where = Path(out).resolve() if "://" not in out else out
+    console.print(f"report: {where}/report.html · manifest: {where}/manifest.csv · log: {log_file}", highlight=False)
+    raise typer.Exit(1 if failures else 0)
 
 
 def main() -> None:

@@ -1,0 +1,195 @@
+"""The ledger: jobs by content key and deliverables by (sku, shot, format), SQLite by default.
+
+Intent is written before every side effect (before submitting a paid job, before publishing a file), so a
+run killed at any point resumes: submitted jobs are polled, not resubmitted; finished clips are reused.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+
+metadata = MetaData()
+
+jobs = Table(
+    "jobs", metadata,
+    Column("content_key", String(64), primary_key=True),
+    Column("sku", String(200), nullable=False),
+    Column("shot_id", String(100), nullable=False),
+    Column("provider", String(40), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("blueprint_hash", String(64), nullable=False),
+    Column("input_fingerprint", String(64), nullable=False),
+    Column("state", String(20), nullable=False),  # intent | submitted | done | failed | rejected
+    Column("provider_job_id", String(200)),
+    Column("cost_usd", Float, default=0.0),
+    Column("clip_path", Text),
+    Column("clip_sha256", String(64)),
+    Column("info", Text),  # JSON: product box, cut-out decision, audio flag
+    Column("error", Text),
+    Column("attempts", Integer, default=0),
+    Column("updated_at", String(40)),
+)
+
+deliverables = Table(
+    "deliverables", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sku", String(200), nullable=False),
+    Column("shot_id", String(100), nullable=False),
+    Column("format", String(10), nullable=False),
+    Column("content_key", String(64), nullable=False),
+    Column("overlay_hash", String(64), nullable=False),
+    Column("state", String(20), nullable=False),  # intent | published | retired
+    Column("uri", Text),
+    Column("sha256", String(64)),
+    Column("bytes", Integer),
+    Column("version", Integer, default=1),
+    Column("row", Text),  # the manifest row as JSON
+    Column("updated_at", String(40)),
+    UniqueConstraint("sku", "shot_id", "format"),
+)
+
+products = Table(
+    "products", metadata,
+    Column("sku", String(200), primary_key=True),
+    Column("product_hash", String(64), nullable=False),
+    Column("state", String(20), nullable=False),  # delivered | failed | retired
+    Column("updated_at", String(40)),
+)
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Ledger:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True)
+        if url.startswith("sqlite"):
+            @event.listens_for(self.engine, "connect")
+            def _pragmas(conn: Any, _record: Any) -> None:  # WAL: readers never block the writer
+                cursor = conn.cursor()
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA busy_timeout=30000")
+                cursor.close()
+        metadata.create_all(self.engine)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_output(cls, out: str, cache_dir: Path, url: str | None = None) -> Ledger:
+        if url:
+            return cls(url)
+        if "://" not in out or out.startswith("file://"):
+            folder = Path(out.removeprefix("file://")) / ".skureel"
+        else:
+            import hashlib
+
+            folder = cache_dir / "ledgers" / hashlib.sha256(out.encode()).hexdigest()[:16]
+        folder.mkdir(parents=True, exist_ok=True)
+        return cls(f"sqlite:///{folder / 'ledger.sqlite'}")
+
+    # jobs -------------------------------------------------------------------------------------------
+    def job(self, key: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.content_key == key)).mappings().first()
+            return dict(row) if row else None
+
+    def record_intent(self, key: str, **fields: Any) -> dict[str, Any]:
+        """Insert the job as 'intent' unless it exists; returns the current row. Call before paying."""
+        with self._lock, self.engine.begin() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.content_key == key)).mappings().first()
+            if row is None:
+                conn.execute(insert(jobs).values(content_key=key, state="intent", attempts=0, updated_at=now(), **fields))
+                row = conn.execute(select(jobs).where(jobs.c.content_key == key)).mappings().first()
+            return dict(row) if row else {}
+
+    def update_job(self, key: str, **fields: Any) -> None:
+        if "info" in fields and not isinstance(fields["info"], str):
+            fields["info"] = json.dumps(fields["info"])
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.content_key == key).values(updated_at=now(), **fields))
+
+    # deliverables -----------------------------------------------------------------------------------
+    def deliverable(self, sku: str, shot_id: str, fmt: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(deliverables).where(
+                (deliverables.c.sku == sku) & (deliverables.c.shot_id == shot_id) & (deliverables.c.format == fmt)
+            )).mappings().first()
+            return dict(row) if row else None
+
+    def deliverables_for(self, sku: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(deliverables).where(deliverables.c.sku == sku)).mappings()]
+
+    def all_deliverables(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(deliverables).order_by(deliverables.c.sku, deliverables.c.shot_id,
+                                                                                 deliverables.c.format)).mappings()]
+
+    def intend_publish(self, sku: str, shot_id: str, fmt: str, content_key: str, overlay: str) -> int:
+        """Record the intent to publish; returns the version the new file will carry."""
+        with self._lock, self.engine.begin() as conn:
+            where = (deliverables.c.sku == sku) & (deliverables.c.shot_id == shot_id) & (deliverables.c.format == fmt)
+            row = conn.execute(select(deliverables).where(where)).mappings().first()
+            if row is None:
+                conn.execute(insert(deliverables).values(sku=sku, shot_id=shot_id, format=fmt, content_key=content_key,
+                                                         overlay_hash=overlay, state="intent", version=1, updated_at=now()))
+                return 1
+            version = int(row["version"] or 1) + (1 if row["state"] == "published" else 0)
+            conn.execute(update(deliverables).where(where).values(content_key=content_key, overlay_hash=overlay,
+                                                                  state="intent", version=version, updated_at=now()))
+            return version
+
+    def mark_published(self, sku: str, shot_id: str, fmt: str, uri: str, sha256: str, size: int, row: dict[str, Any]) -> None:
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(update(deliverables).where(
+                (deliverables.c.sku == sku) & (deliverables.c.shot_id == shot_id) & (deliverables.c.format == fmt)
+            ).values(state="published", uri=uri, sha256=sha256, bytes=size, row=json.dumps(row, default=str), updated_at=now()))
+
+    def retire(self, sku: str) -> int:
+        with self._lock, self.engine.begin() as conn:
+            result = conn.execute(update(deliverables).where((deliverables.c.sku == sku) & (deliverables.c.state == "published"))
+                                  .values(state="retired", updated_at=now()))
+            conn.execute(update(products).where(products.c.sku == sku).values(state="retired", updated_at=now()))
+            return int(result.rowcount or 0)
+
+    # products ---------------------------------------------------------------------------------------
+    def product_state(self, sku: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(products).where(products.c.sku == sku)).mappings().first()
+            return dict(row) if row else None
+
+    def set_product(self, sku: str, product_hash: str, state: str) -> None:
+        with self._lock, self.engine.begin() as conn:
+            exists = conn.execute(select(products.c.sku).where(products.c.sku == sku)).first()
+            if exists:
+                conn.execute(update(products).where(products.c.sku == sku).values(product_hash=product_hash, state=state,
+                                                                                  updated_at=now()))
+            else:
+                conn.execute(insert(products).values(sku=sku, product_hash=product_hash, state=state, updated_at=now()))
+
+    def known_skus(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(select(products.c.sku).where(products.c.state != "retired"))]

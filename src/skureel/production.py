@@ -1,0 +1,203 @@
+"""Producing one SKU: choose the hero image, generate (or reuse) each shot's base, compose every format.
+
+Runs in a worker process for local rendering; touches the ledger (SQLite, WAL) and a local staging folder,
+never the output target (publishing happens afterwards, in one place).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import av
+from pydantic import BaseModel, Field
+
+from skureel.catalog.images import ImageCache, ImageProblem
+from skureel.domain import BrandKit, Product, ShotSpec
+from skureel.formats import preset as format_preset
+from skureel.keys import content_key, overlay_hash
+from skureel.ledger import Ledger
+from skureel.prompts import RenderedPrompt
+from skureel.render.compose import Prepared, choose_hero, compose_clip, overlay_text_for, prepare, render_local
+from skureel.render.overlays import OverlayText
+from skureel.settings import Settings
+
+
+class ShotWork(BaseModel):
+    shot: ShotSpec
+    rendered: RenderedPrompt
+    cost_usd: float = 0.0
+
+
+class SkuWork(BaseModel):
+    product: Product
+    shots: list[ShotWork]
+    formats: list[str]
+    brand: BrandKit
+    settings: Settings
+    ledger_url: str
+    staging: str
+    quality: str = "final"
+    force: bool = False
+    hosted_clips: dict[str, dict[str, Any]] = Field(default_factory=dict)  # shot_id -> base clip info from a provider
+
+
+class Composed(BaseModel):
+    sku: str
+    shot_id: str
+    format: str
+    path: str
+    poster: str
+    row: dict[str, Any]
+
+
+class SkuOutcome(BaseModel):
+    sku: str
+    composed: list[Composed] = Field(default_factory=list)
+    reused: list[tuple[str, str]] = Field(default_factory=list)  # (shot, format) already published and unchanged
+    failures: list[dict[str, str]] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_poster(clip: Path, seconds: float, dest: Path) -> None:
+    with av.open(str(clip)) as container:
+        stream = container.streams.video[0]
+        for frame in container.decode(stream):
+            if frame.time is not None and frame.time >= seconds:
+                tmp = dest.with_name(f".{dest.name}.tmp.jpg")
+                frame.to_image().save(tmp, quality=88)  # type: ignore[no-untyped-call]
+                tmp.replace(dest)
+                return
+
+
+def overlay_for(product: Product, brand: BrandKit) -> OverlayText:
+    if product.sale_price and product.price and product.sale_price.amount < product.price.amount:
+        return overlay_text_for(product.title, product.sale_price.display(), product.price.display(), brand)
+    money = product.sale_price or product.price
+    return overlay_text_for(product.title, money.display() if money else None, None, brand)
+
+
+def tags_for(product: Product, brand: BrandKit, shot: ShotSpec) -> dict[str, str]:
+    return {"brand": brand.name, "campaign": product.video.campaign or brand.campaign or "",
+            "category": product.category or product.product_type or "", "material": shot.material,
+            "colour": product.color or "", "locale": shot.language or product.language or brand.locale, "kind": shot.kind}
+
+
+def produce_sku(work: SkuWork) -> SkuOutcome:
+    """Everything for one SKU that costs CPU: image checks, cut-out, render or reframe, encode, probe."""
+    product, brand = work.product, work.brand
+    outcome = SkuOutcome(sku=product.sku)
+    ledger = Ledger(work.ledger_url)
+    cache = ImageCache(work.settings)
+    prepared: list[Prepared] = []
+    for ref in product.images:
+        try:
+            prepared.append(prepare(cache.load(product.resolve_image(ref))))
+        except ImageProblem as exc:
+            outcome.notes.append(str(exc))
+    hero, notes = choose_hero(prepared)
+    outcome.notes.extend(notes)
+    staging = Path(work.staging) / product.sku
+    staging.mkdir(parents=True, exist_ok=True)
+    for item in work.shots:
+        shot = item.shot
+        provider = item.rendered.provider
+        if shot.kind == "avatar":
+            from skureel.avatar_local import produce_presenter
+
+            produce_presenter(work, item, hero, outcome, ledger, staging)
+            continue
+        if provider == "local" and hero is None:
+            reason = "no usable product image (" + ("; ".join(outcome.notes) or "the row has none") + ")"
+            outcome.failures.append({"sku": product.sku, "shot": shot.shot_id, "reason": reason})
+            continue
+        digests = [hero.asset.sha256] if hero else []
+        key = content_key(shot, digests, provider, item.rendered.model, item.rendered.params, brand,
+                          None if provider == "local" else item.rendered.prompt)
+        hosted = work.hosted_clips.get(shot.shot_id)
+        if provider == "local":
+            ledger.record_intent(key, sku=product.sku, shot_id=shot.shot_id, provider="local", model=item.rendered.model,
+                                 seed=shot.seed, blueprint_hash=shot.blueprint_hash(), input_fingerprint=",".join(digests),
+                                 cost_usd=0.0)
+            assert hero is not None
+            ledger.update_job(key, state="done", clip_path=hero.asset.path, clip_sha256=hero.asset.sha256,
+                              info={"cutout": hero.cutout.model_dump(), "hero": hero.asset.source})
+        elif hosted is None:
+            outcome.failures.append({"sku": product.sku, "shot": shot.shot_id, "reason": "no base clip from the provider"})
+            continue
+        else:
+            key = hosted["content_key"]
+        for fmt in work.formats:
+            ohash = overlay_hash(product, brand, fmt, shot.language)
+            existing = ledger.deliverable(product.sku, shot.shot_id, fmt)
+            if (not work.force and existing and existing["state"] == "published" and existing["content_key"] == key
+                    and existing["overlay_hash"] == ohash):
+                outcome.reused.append((shot.shot_id, fmt))
+                continue
+            name = f"{product.sku}__{shot.shot_id}__{fmt}"
+            out = staging / f"{name}.mp4"
+            tags = tags_for(product, brand, shot)
+            metadata = {
+                "title": product.title[:200], "description": product.description[:500], "artist": brand.name,
+                "copyright": brand.name, "genre": tags["category"][:100],
+                "keywords": ", ".join(x for x in (tags["brand"], tags["campaign"], tags["category"], tags["material"],
+                                                  tags["colour"]) if x),
+                "comment": f"skureel content_key={key}; ai_generated={'true' if provider != 'local' else 'false'}",
+            }
+            try:
+                if provider == "local":
+                    assert hero is not None
+                    result, boxes = render_local(shot, hero, fmt, brand, overlay_for(product, brand), out,
+                                                 quality=work.quality, metadata=metadata)
+                else:
+                    assert hosted is not None
+                    result = compose_clip(Path(hosted["path"]), hosted.get("product_box"), float(hosted["duration_s"]),
+                                          fmt, brand, overlay_for(product, brand), out, quality=work.quality,
+                                          metadata=metadata)
+            except (OSError, ValueError, av.FFmpegError) as exc:
+                outcome.failures.append({"sku": product.sku, "shot": shot.shot_id, "format": fmt,
+                                         "reason": f"render failed: {type(exc).__name__}: {exc}"})
+                continue
+            if not result.ok:
+                outcome.failures.append({"sku": product.sku, "shot": shot.shot_id, "format": fmt,
+                                         "reason": "quality check failed: " + "; ".join(result.problems)})
+                continue
+            poster = staging / f"{name}.jpg"
+            save_poster(out, min(shot.duration_s * 0.4, result.duration_s / 2), poster)
+            spec = format_preset(fmt)
+            row = {
+                "sku": product.sku, "title": product.title, "shot": shot.shot_id, "kind": shot.kind, "format": fmt,
+                "platforms": spec.platforms, "width": result.width, "height": result.height,
+                "duration_s": round(result.duration_s, 3), "fps": result.fps, "provider": provider,
+                "model": item.rendered.model, "seed": shot.seed, "prompt": item.rendered.prompt, "content_key": key,
+                "input_fingerprint": ",".join(digests), "overlay_hash": ohash,
+                "cost_usd": hosted.get("cost_usd", 0.0) if hosted else 0.0, "sha256": _sha256(out),
+                "bytes": out.stat().st_size, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "tags": tags, "ai_generated": provider != "local", "lufs_i": result.lufs_i,
+                "true_peak_db": result.true_peak_db, "description": product.description[:500],
+                "keywords": [v for v in tags.values() if v], "variant_keys": [v.sku for v in product.variants],
+                "label": "studio composite from the product photo" if provider == "local" else f"generated by {provider}",
+                "cutout": hero.cutout.mode if hero else None,
+            }
+            if provider == "local":
+                row["product_box_min_margin_px"] = _min_margin(boxes, result.width, result.height)
+            outcome.composed.append(Composed(sku=product.sku, shot_id=shot.shot_id, format=fmt, path=str(out),
+                                             poster=str(poster), row=row))
+    return outcome
+
+
+def _min_margin(boxes: list[tuple[float, float, float, float]], width: int, height: int) -> float:
+    """The smallest distance from the product to the frame edge over all frames (negative = cut off)."""
+    if not boxes:
+        return 0.0
+    return round(min(min(b[0], b[1], width - b[2], height - b[3]) for b in boxes), 2)

@@ -1,0 +1,1 @@
+"""Publishing: storage targets, tags and sidecars, manifests, the HTML report, DAM/CMS webhooks."""

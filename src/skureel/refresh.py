@@ -1,0 +1,198 @@
+"""The catalog refresh as plain functions: prepare (ingest, plan, diff), publish, finalize.
+
+Prefect only sequences these (tasks.py, flows/); every step is testable without it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from skureel.catalog import ingest
+from skureel.catalog.brandkit import load_brand_kit
+from skureel.catalog.values import slug
+from skureel.domain import BrandKit, IngestReport
+from skureel.exports import write_table
+from skureel.keys import product_hash
+from skureel.ledger import Ledger
+from skureel.planning.plan import build_plan
+from skureel.production import ShotWork, SkuOutcome, SkuWork
+from skureel.publish.manifest import manifest_csv, manifest_json, render_report, sidecar
+from skureel.publish.storage import Target
+from skureel.settings import Settings
+
+
+class RunRequest(BaseModel):
+    catalog: str
+    brand_kit: str
+    providers: list[str] = Field(default_factory=lambda: ["local"])
+    formats: list[str] = Field(default_factory=lambda: ["9x16", "4x5", "1x1", "16x9"])
+    out: str = "out/run"
+    max_spend: float | None = None
+    only: list[str] = Field(default_factory=list)
+    dry_run: bool = False
+    prune: bool = False
+    quality: str = "final"
+    include_inactive: bool = False
+    languages: list[str] = Field(default_factory=list)
+    force: bool = False
+    feed_format: str | None = None
+    sheet: str | None = None
+
+
+class RunPlan(BaseModel):
+    request: RunRequest
+    settings: Settings
+    ledger_url: str
+    staging: str
+    report: IngestReport
+    brand: BrandKit
+    work: list[SkuWork]
+    unchanged: list[str]
+    removed: list[str]
+    estimate_usd: float
+    lint_blocked: list[dict[str, str]]
+    hashes: dict[str, str]
+
+
+def prepare_run(request: RunRequest, settings: Settings) -> RunPlan:
+    """Ingest, plan and diff against the ledger; unchanged products get no work item at all."""
+    brand = load_brand_kit(request.brand_kit)
+    report = ingest(request.catalog, feed_format=request.feed_format, sheet=request.sheet,
+                    include_inactive=request.include_inactive)
+    products = report.products
+    if request.only:
+        wanted = set(request.only)
+        products = [p for p in products if p.sku in wanted or p.key in wanted]
+    ledger = Ledger.for_output(request.out, settings.cache_dir, settings.ledger_url)
+    plan = build_plan(products, brand, providers=request.providers, formats=request.formats,
+                      languages=request.languages, price_overrides=settings.prices_override)
+    staging = settings.cache_dir / "staging" / datetime.now(UTC).strftime("%Y%m%dT%H%M%S") / str(os.getpid())
+    target = Target(request.out, settings)
+    by_sku: dict[str, list[ShotWork]] = {}
+    blocked: list[dict[str, str]] = []
+    for item in plan.shots:
+        if item.blocked:
+            blocked.append({"sku": item.shot.sku, "shot": item.shot.shot_id,
+                            "reason": "lint: " + "; ".join(f.message for f in item.findings if f.severity == "error")})
+            continue
+        by_sku.setdefault(item.shot.sku, []).append(ShotWork(shot=item.shot, rendered=item.rendered, cost_usd=item.cost.usd))
+    work: list[SkuWork] = []
+    unchanged: list[str] = []
+    hashes: dict[str, str] = {}
+    for product in products:
+        shots = by_sku.get(product.sku)
+        if not shots:
+            continue
+        formats = [f for f in (product.video.formats or request.formats) if f in request.formats] or request.formats
+        digest_now = product_hash(product, brand, request.providers, formats, request.quality)
+        hashes[product.sku] = digest_now
+        state = ledger.product_state(product.sku)
+        if not request.force and state and state["product_hash"] == digest_now and state["state"] == "delivered" \
+                and _all_present(ledger, target, product.sku):
+            unchanged.append(product.sku)
+            continue
+        work.append(SkuWork(product=product, shots=shots, formats=formats, brand=brand, settings=settings,
+                            ledger_url=ledger.url, staging=str(staging), quality=request.quality, force=request.force))
+    current = {p.sku for p in report.products}
+    removed = [sku for sku in ledger.known_skus() if sku not in current] if not request.only else []
+    return RunPlan(request=request, settings=settings, ledger_url=ledger.url, staging=str(staging), report=report,
+                   brand=brand, work=work, unchanged=unchanged, removed=removed, estimate_usd=plan.total_usd,
+                   lint_blocked=blocked, hashes=hashes)
+
+
+def _all_present(ledger: Ledger, target: Target, sku: str) -> bool:
+    rows = [r for r in ledger.deliverables_for(sku) if r["state"] == "published"]
+    return bool(rows) and all(target.exists(_rel(r["uri"], target)) for r in rows)
+
+
+def _rel(uri: str, target: Target) -> str:
+    if target.local:
+        return str(Path(uri).relative_to(target.root))
+    return uri[len(target.out) + 1 :]
+
+
+def clip_rel(sku: str, name: str) -> str:
+    return f"clips/{slug(sku)}/{name}"
+
+
+def publish_outcome(run: RunPlan, outcome: SkuOutcome) -> list[dict[str, Any]]:
+    """Write each composed clip, poster and sidecar to the target; the ledger records intent first."""
+    ledger = Ledger(run.ledger_url)
+    target = Target(run.request.out, run.settings)
+    product = next(w.product for w in run.work if w.product.sku == outcome.sku)
+    published: list[dict[str, Any]] = []
+    for item in outcome.composed:
+        row = dict(item.row)
+        version = ledger.intend_publish(item.sku, item.shot_id, item.format, row["content_key"], row["overlay_hash"])
+        stem = Path(item.path).stem
+        row["version"] = version
+        row["uri"] = target.uri(clip_rel(item.sku, f"{stem}.mp4"))
+        row["poster_uri"] = target.uri(clip_rel(item.sku, f"{stem}.jpg"))
+        row["sidecar_uri"] = target.uri(clip_rel(item.sku, f"{stem}.json"))
+        row["status"] = "delivered"
+        target.put_file(Path(item.poster), clip_rel(item.sku, f"{stem}.jpg"))
+        target.put_bytes(sidecar(row, product.source_format, [v.gtin for v in product.variants if v.gtin]),
+                         clip_rel(item.sku, f"{stem}.json"))
+        target.put_file(Path(item.path), clip_rel(item.sku, f"{stem}.mp4"))  # the clip last: it is what readers look for
+        ledger.mark_published(item.sku, item.shot_id, item.format, row["uri"], row["sha256"], row["bytes"], row)
+        published.append(row)
+        for path in (Path(item.path), Path(item.poster)):
+            path.unlink(missing_ok=True)
+    failed = bool(outcome.failures)
+    ledger.set_product(outcome.sku, run.hashes.get(outcome.sku, ""), "failed" if failed else "delivered")
+    return published
+
+
+def finalize(run: RunPlan, outcomes: list[SkuOutcome], spend_usd: float = 0.0,
+             left_by_budget: list[str] | None = None) -> dict[str, Any]:
+    """Retire what left the catalog, then write manifest.json, manifest.csv, report.html and errors.csv."""
+    ledger = Ledger(run.ledger_url)
+    target = Target(run.request.out, run.settings)
+    retired = 0
+    for sku in run.removed:
+        if run.request.prune:
+            for row in ledger.deliverables_for(sku):
+                if row["state"] == "published" and row["uri"]:
+                    stem = _rel(row["uri"], target).removesuffix(".mp4")
+                    for suffix in (".mp4", ".jpg", ".json"):
+                        target.remove(stem + suffix)
+        retired += ledger.retire(sku)
+    failures = [f for o in outcomes for f in o.failures] + run.lint_blocked
+    failures += [{"sku": sku, "shot": "", "reason": "left: --max-spend reached"} for sku in (left_by_budget or [])]
+    rows: list[dict[str, Any]] = []
+    for record in ledger.all_deliverables():
+        if record["state"] not in ("published", "retired") or not record["row"]:
+            continue
+        if record["state"] == "retired" and run.request.prune:
+            continue
+        row = json.loads(record["row"])
+        row["status"] = "retired" if record["state"] == "retired" else "delivered"
+        rows.append(row)
+    delivered_now = sum(len(o.composed) for o in outcomes)
+    summary = {
+        "catalog": run.request.catalog, "format": run.report.format, "products": len(run.report.products),
+        "products_delivered": len({r["sku"] for r in rows if r["status"] == "delivered"}),
+        "delivered": len([r for r in rows if r["status"] == "delivered"]), "composed_this_run": delivered_now,
+        "reused_this_run": sum(len(o.reused) for o in outcomes), "skipped_unchanged": len(run.unchanged),
+        "failed": len(failures), "retired": retired, "row_errors": len(run.report.errors),
+        "spend_usd": round(spend_usd, 4), "estimate_usd": run.estimate_usd, "providers": run.request.providers,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    target.put_bytes(manifest_json(rows, summary), "manifest.json")
+    target.put_bytes(manifest_csv(rows), "manifest.csv")
+    root = str(target.root) if target.local else target.out
+    target.put_bytes(render_report(rows, failures, summary, root), "report.html")
+    if run.report.errors:
+        errors = [[Path(i.file).name, i.row, i.column, i.sku, i.reason] for i in run.report.errors]
+        tmp = Path(run.staging) / "errors.csv"
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        write_table(tmp, ["file", "row", "column", "sku", "reason"], errors)
+        target.put_file(tmp, "errors.csv")
+    summary["failures"] = failures
+    return summary

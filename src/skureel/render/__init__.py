@@ -1,0 +1,1 @@
+"""The frame pipeline shared by the local renderer and the composer."""

@@ -1,0 +1,115 @@
+"""Layers that do not change per frame: the lit studio set and the product sprite with its shadows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from skureel.domain import LightingSpec
+from skureel.render.overlays import hex_rgb
+
+
+def kelvin_tint(kelvin: int) -> np.ndarray:
+    """A gentle RGB multiplier: warm below ~5000K, cool above ~6000K."""
+    warmth = float(np.clip((5500 - kelvin) / 2800, -1, 1))
+    return np.array([1 + 0.07 * warmth, 1 + 0.01 * warmth, 1 - 0.09 * warmth], np.float32)
+
+
+def is_dark_setup(lighting: LightingSpec) -> bool:
+    return any(word in lighting.setup for word in ("low-key", "neon", "rim"))
+
+
+def studio_set(width: int, height: int, colour: str, lighting: LightingSpec, floor_y: float, margin: int = 0) -> np.ndarray:
+    """A studio sweep in the brand colour, lit from the key light's side; `margin` extra pixels for parallax."""
+    w = width + 2 * margin
+    base = np.array(hex_rgb(colour), np.float32) / 255.0
+    if is_dark_setup(lighting):
+        base = base * 0.38
+    base = np.clip(base * kelvin_tint(lighting.colour_temperature_k), 0, 1)
+    ys = (np.arange(height, dtype=np.float32) / height)[:, None]
+    xs = ((np.arange(w, dtype=np.float32) - margin) / width)[None, :]
+    # wall darkens a little upward; the floor brightens toward the horizon, with a soft curve between
+    sweep = np.where(ys < floor_y, 0.94 + 0.06 * (ys / floor_y), 1.02 - 0.08 * ((ys - floor_y) / max(1e-3, 1 - floor_y)))
+    kx, ky = 0.5 + lighting.key_x * 0.38, 0.36 + lighting.key_y * 0.22
+    distance = np.sqrt(((xs - kx) * width / max(width, height)) ** 2 + ((ys - ky) * height / max(width, height)) ** 2)
+    falloff = 0.55 if lighting.quality == "soft" else 0.32
+    pool = (0.16 if lighting.quality == "hard" else 0.11) * np.exp(-((distance / falloff) ** 2))
+    vignette = 1 - 0.14 * (((xs - 0.5) * 2) ** 2 + ((ys - 0.5) * 2) ** 2) / 2
+    light = (sweep + pool) * vignette
+    img = np.clip(base[None, None, :] * light[..., None], 0, 1)
+    if "neon" in lighting.setup:
+        img[..., 0] += 0.25 * np.clip(1 - xs * 3, 0, 1)  # magenta from the left
+        img[..., 2] += 0.25 * np.clip(1 - xs * 3, 0, 1)
+        img[..., 1] += 0.18 * np.clip(xs * 3 - 2, 0, 1)  # cyan from the right
+        img[..., 2] += 0.22 * np.clip(xs * 3 - 2, 0, 1)
+    return np.asarray((np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8))
+
+
+@dataclass
+class Sprite:
+    """Premultiplied RGBA product layer (with shadows) and where the product sits inside it."""
+
+    rgba: np.ndarray  # uint8, premultiplied
+    product_box: tuple[float, float, float, float]  # x0, y0, x1, y1 of the product within the sprite
+    product_alpha: np.ndarray  # uint8 alpha of the product alone (no shadow), for effects
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        x0, y0, x1, y1 = self.product_box
+        return (x0 + x1) / 2, (y0 + y1) / 2
+
+
+def build_sprite(rgba: np.ndarray, mask: np.ndarray, bbox: tuple[int, int, int, int], scale: float,
+                 lighting: LightingSpec, shadows: bool = True) -> Sprite:
+    """Crop to the product, scale once (the only full resample), relight, and add contact and cast shadows."""
+    x0, y0, x1, y1 = bbox
+    crop: np.ndarray = rgba[y0:y1, x0:x1, :3].astype(np.float32)
+    alpha: np.ndarray = mask[y0:y1, x0:x1].astype(np.float32)
+    w = max(2, int(round((x1 - x0) * scale)))
+    h = max(2, int(round((y1 - y0) * scale)))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LANCZOS4
+    crop = cv2.resize(crop, (w, h), interpolation=interp)
+    alpha = np.clip(cv2.resize(alpha, (w, h), interpolation=interp), 0, 255)
+    # relight: brighter toward the key light, subtle so the product's own look survives
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    xn, yn = xx / w * 2 - 1, yy / h * 2 - 1
+    gain = 1 + 0.07 * (-(lighting.key_x * xn) - lighting.key_y * yn) / 2
+    crop = np.clip(crop * gain[..., None] * kelvin_tint(lighting.colour_temperature_k)[None, None, :] ** 0.3, 0, 255)
+    pad_x, pad_top, pad_bottom = int(w * 0.6), int(h * 0.05), int(h * 0.35)
+    canvas_w, canvas_h = w + 2 * pad_x, h + pad_top + pad_bottom
+    shadow = np.zeros((canvas_h, canvas_w), np.float32)
+    if shadows:
+        hard = lighting.quality == "hard"
+        # cast shadow: the silhouette laid on the floor, away from the light
+        squash = 0.14 if lighting.key_y < -0.8 else 0.24
+        shear = lighting.key_x * 0.9
+        m = np.array([[1, shear, pad_x - shear * h], [0, squash, pad_top + h - squash * h]], dtype=np.float32)
+        cast = cv2.warpAffine(alpha, m, (canvas_w, canvas_h), flags=cv2.INTER_LINEAR)
+        cast = cv2.GaussianBlur(cast, (0, 0), max(2.0, h * (0.012 if hard else 0.04)))
+        shadow = np.maximum(shadow, cast * (0.42 if hard else 0.28))
+        contact = np.zeros_like(shadow)
+        cv2.ellipse(contact, (pad_x + w // 2, pad_top + h - 2), (int(w * 0.42), max(2, int(h * 0.035))), 0, 0, 360, 255.0, -1)
+        contact = cv2.GaussianBlur(contact, (0, 0), max(2.0, h * 0.02))
+        shadow = np.maximum(shadow, contact * 0.45)
+    out = np.zeros((canvas_h, canvas_w, 4), np.float32)
+    sl = (slice(pad_top, pad_top + h), slice(pad_x, pad_x + w))
+    a = alpha / 255.0
+    shadow_a = shadow / 255.0
+    total_a = shadow_a.copy()
+    total_a[sl] = a + shadow_a[sl] * (1 - a)
+    rgb = np.zeros((canvas_h, canvas_w, 3), np.float32)
+    rgb[sl] = crop * a[..., None]  # premultiplied; the shadow is black so adds nothing to rgb
+    out[..., :3] = rgb
+    out[..., 3] = total_a * 255
+    product_alpha = np.zeros((canvas_h, canvas_w), np.uint8)
+    product_alpha[sl] = alpha.astype(np.uint8)
+    rgba = (out + 0.5).clip(0, 255).astype(np.uint8)
+    # trim the empty margin left for the shadow's shear: every pixel here is warped on every frame
+    ys, xs = np.nonzero(rgba[..., 3] > 0)
+    cx0, cy0 = max(0, int(xs.min()) - 2), max(0, int(ys.min()) - 2)
+    cx1, cy1 = min(canvas_w, int(xs.max()) + 3), min(canvas_h, int(ys.max()) + 3)
+    return Sprite(rgba=np.ascontiguousarray(rgba[cy0:cy1, cx0:cx1]),
+                  product_box=(float(pad_x - cx0), float(pad_top - cy0), float(pad_x + w - cx0), float(pad_top + h - cy0)),
+                  product_alpha=np.ascontiguousarray(product_alpha[cy0:cy1, cx0:cx1]))
