@@ -154,6 +154,7 @@ def finalize(run: RunPlan, outcomes: list[SkuOutcome], spend_usd: float = 0.0,
     """Retire what left the catalog, then write manifest.json, manifest.csv, report.html and errors.csv."""
     ledger = Ledger(run.ledger_url)
     target = Target(run.request.out, run.settings)
+    target.sweep_temporaries()
     retired = 0
     for sku in run.removed:
         if run.request.prune:

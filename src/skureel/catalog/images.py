@@ -86,7 +86,7 @@ def decode(data: bytes, source: str, max_pixels: int) -> Image.Image:
     clear = arr[..., 3] == 0
     if clear.any():
         arr[clear, :3] = 255
-    return Image.fromarray(arr, "RGBA")
+    return Image.fromarray(arr)
 
 
 class ImageCache:

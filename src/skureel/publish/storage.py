@@ -61,6 +61,18 @@ class Target:
         self.fs.mv(tmp_key, final_key)
         return final_key
 
+    def sweep_temporaries(self) -> int:
+        """Remove temporary files a killed run left behind (they were never visible under a real name)."""
+        removed = 0
+        if self.local:
+            for tmp in list(self.root.rglob(".*.tmp")):
+                tmp.unlink(missing_ok=True)
+                removed += 1
+        elif self.fs.exists(f"{self.out}/.tmp"):
+            self.fs.rm(f"{self.out}/.tmp", recursive=True)
+            removed += 1
+        return removed
+
     def exists(self, rel: str) -> bool:
         return (self.root / rel).exists() if self.local else bool(self.fs.exists(f"{self.out}/{rel}"))
 

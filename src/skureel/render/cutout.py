@@ -71,7 +71,7 @@ def studio_mask(rgb: np.ndarray) -> np.ndarray | None:
     product = cv2.morphologyEx(product, cv2.MORPH_CLOSE, kernel)
     # soft edge: pull the edge in by one pixel so no white fringe survives, then feather it
     product = cv2.erode(product, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
-    return cv2.GaussianBlur(product, (0, 0), 1.0)
+    return cv2.GaussianBlur(product, (0, 0), 0.7)
 
 
 def analyse(rgba: np.ndarray, has_alpha: bool) -> tuple[Cutout, np.ndarray]:

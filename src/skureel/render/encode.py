@@ -12,7 +12,7 @@ import numpy as np
 
 from skureel.render.audio import RATE
 
-QUALITY = {"final": {"crf": "20", "preset": "veryfast"}, "draft": {"crf": "27", "preset": "ultrafast"}}
+QUALITY = {"final": {"crf": "20", "preset": "veryfast"}, "draft": {"crf": "27", "preset": "superfast"}}
 
 
 def encode_mp4(path: Path, frames: Iterable[np.ndarray], *, width: int, height: int, fps: int, audio: np.ndarray | None,
@@ -35,7 +35,7 @@ def encode_mp4(path: Path, frames: Iterable[np.ndarray], *, width: int, height: 
             video.codec_context.thread_count = 0
             video.codec_context.options = {
                 "crf": settings["crf"], "preset": settings["preset"], "keyint_min": str(fps * 2), "sc_threshold": "0",
-                "x264-params": "open-gop=0", "colorprim": "bt709", "transfer": "bt709", "colormatrix": "bt709",
+                "x264-params": "open-gop=0:8x8dct=1:cabac=1", "colorprim": "bt709", "transfer": "bt709", "colormatrix": "bt709",
             }
             sound = container.add_stream("aac", rate=RATE)
             sound.codec_context.layout = "stereo"
