@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+from pathlib import Path
 from typing import Any
 
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from skureel.hosted import Budget, HostedContext
+from skureel.hostedplan import apply_results, hosted_items
+from skureel.ledger import Ledger
 from skureel.refresh import RunRequest
-from skureel.tasks import finalize_task, prepare_task, produce_task, publish_task, wait_for_review
+from skureel.tasks import (
+    ensure_limits,
+    finalize_task,
+    generate_task,
+    global_limit,
+    prepare_task,
+    produce_task,
+    publish_task,
+    secret_lookup,
+    wait_for_review,
+)
 
 
 @flow(name="catalog-refresh", task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count() or 2))  # type: ignore[arg-type]
-def catalog_refresh(catalog: str, brand_kit: str, providers: list[str] | None = None, formats: list[str] | None = None,
-                    out: str = "out/run", max_spend: float | None = None, only: list[str] | None = None,
-                    dry_run: bool = False, review: bool = False, prune: bool = False, quality: str = "final") -> dict[str, Any]:
+async def catalog_refresh(catalog: str, brand_kit: str, providers: list[str] | None = None,
+                          formats: list[str] | None = None, out: str = "out/run", max_spend: float | None = None,
+                          only: list[str] | None = None, dry_run: bool = False, review: bool = False,
+                          prune: bool = False, quality: str = "final") -> dict[str, Any]:
     request = RunRequest(catalog=catalog, brand_kit=brand_kit, providers=providers or ["local"],
                          formats=formats or ["9x16", "4x5", "1x1", "16x9"], out=out, max_spend=max_spend,
                          only=only or [], dry_run=dry_run, prune=prune, quality=quality)
@@ -23,10 +39,26 @@ def catalog_refresh(catalog: str, brand_kit: str, providers: list[str] | None = 
     if dry_run:
         return {"dry_run": True, "estimate_usd": run.estimate_usd, "skus": [w.product.sku for w in run.work],
                 "unchanged": run.unchanged, "failures": run.lint_blocked}
-    futures = [produce_task.submit(work) for work in run.work]
+    failures: list[dict[str, str]] = []
+    left: list[str] = []
+    spend = 0.0
+    pending = hosted_items(run)
+    if pending:  # hosted jobs: async tasks gathered under per-provider semaphores and global limits
+        await ensure_limits(request.providers)
+        ctx = HostedContext(Ledger(run.ledger_url), Path(run.settings.cache_dir), run.brand,
+                            budget=Budget(request.max_spend), limit=global_limit, secret_lookup=secret_lookup)
+        try:
+            chain = request.providers
+            results = await asyncio.gather(*[generate_task(run.work[wi].product, run.work[wi].shots[si], chain, ctx)
+                                             for wi, si in pending])
+        finally:
+            await ctx.close()
+        failures, left, spend = apply_results(run, dict(zip(pending, results, strict=True)))
+    futures = [produce_task.submit(work) for work in run.work]  # local renders: a process pool behind threads
     outcomes = [future.result() for future in futures]
     if review and any(o.composed for o in outcomes):
         outcomes = wait_for_review(outcomes)
     for outcome in outcomes:
         publish_task(run, outcome)
-    return finalize_task(run, outcomes, 0.0, [])
+    run.lint_blocked.extend(failures)
+    return finalize_task(run, outcomes, spend, left)

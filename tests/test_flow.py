@@ -15,7 +15,6 @@ from pathlib import Path
 import av
 import pytest
 from PIL import Image
-
 from tests.conftest import AURORA, sample_rows, write_catalog
 
 FAST = ["--formats", "1x1,9x16", "--quality", "draft"]

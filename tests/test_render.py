@@ -8,6 +8,7 @@ import av
 import cv2
 import numpy as np
 import pytest
+from tests.conftest import AURORA, CORPUS, needs_corpus
 
 from skureel.catalog.brandkit import load_brand_kit
 from skureel.catalog.images import ImageCache
@@ -16,7 +17,6 @@ from skureel.planning import load_vocabulary, plan_product
 from skureel.render.compose import choose_hero, compose_clip, overlay_text_for, prepare, render_local
 from skureel.render.cutout import analyse
 from skureel.render.frames import RenderPlan, SceneRenderer
-from tests.conftest import AURORA, CORPUS, needs_corpus
 
 FORMATS = {"9x16": (1080, 1920), "4x5": (1080, 1350), "1x1": (1080, 1080), "16x9": (1920, 1080)}
 

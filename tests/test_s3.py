@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import AURORA, free_port, sample_rows, wait_http, write_catalog
 
 

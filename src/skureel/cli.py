@@ -175,6 +175,68 @@ def plan(
     raise typer.Exit(code)
 
 
+@app.command()
+def providers(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Adapters, capabilities, prices, and whether credentials are set (never their values)."""
+    from skureel.providers.capabilities import CAPABILITIES
+    from skureel.providers.credentials import is_configured
+
+    rows = []
+    for name, caps in CAPABILITIES.items():
+        rows.append({"name": name, "label": caps.label, "configured": name == "local" or is_configured(name),
+                     "env": list(caps.env_keys), "models": list(caps.models), "durations_s": list(caps.durations_s)[:12],
+                     "aspect_ratios": list(caps.aspect_ratios), "max_prompt_chars": caps.max_prompt_chars,
+                     "price_per_second_usd": caps.price_per_second_usd, "price_confirmed": caps.price_confirmed,
+                     "avatar": caps.avatar, "camera_control": caps.camera_control, "audio": caps.audio,
+                     "image_input": caps.image_input, "needs_public_url": caps.needs_public_url,
+                     "result_url_lifetime": caps.url_lifetime})
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        raise typer.Exit(0)
+    table = RichTable("provider", "credentials", "durations", "aspects", "prompt", "$/s", "notes")
+    for row in rows:
+        notes = []
+        if row["needs_public_url"]:
+            notes.append("needs a public image URL")
+        if row["avatar"]:
+            notes.append("avatar")
+        if row["camera_control"]:
+            notes.append("camera control")
+        durations = row["durations_s"]
+        price = ", ".join(f"{k} {v:g}" for k, v in row["price_per_second_usd"].items())
+        table.add_row(row["name"], "[green]set[/]" if row["configured"] else f"[yellow]missing[/] {' '.join(row['env'])}",
+                      f"{durations[0]:g}-{durations[-1]:g}s" if len(durations) > 3 else ",".join(f"{d:g}" for d in durations),
+                      ",".join(row["aspect_ratios"]), str(row["max_prompt_chars"]),
+                      price + ("" if row["price_confirmed"] else " (default)"), "; ".join(notes))
+    console.print(table)
+    raise typer.Exit(0)
+
+
+@app.command("fake-provider")
+def fake_provider(
+    name: Annotated[str, typer.Argument(help="kling, fal, replicate, runway, veo, minimax or luma")],
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 8765,
+    faults: Annotated[str, typer.Option(help="e.g. 5xx=0.2,429=0.1,timeout=0.05,fail=0.03,moderated=0.02,"
+                                             "out_of_credit=0.01,drop_response=0.02")] = "",
+    latency: Annotated[float, typer.Option(help="seconds a job takes")] = 3.0,
+) -> None:
+    """Serve a contract-faithful fake of a provider on loopback, so a run needs no account."""
+    from skureel.providers.fake.common import parse_faults
+    from skureel.providers.fake.server import FAKE_CREDENTIALS, serve
+
+    if name not in FAKE_CREDENTIALS:
+        fail(f"no fake for {name!r}; choose from {', '.join(FAKE_CREDENTIALS)}")
+    try:
+        parse_faults(faults)
+    except ValueError as exc:
+        fail(str(exc))
+    env = " ".join(f"{k}={v}" for k, v in FAKE_CREDENTIALS[name].items())
+    console.print(f"fake {name} on http://127.0.0.1:{port}; point skureel at it with:\n"
+                  f"  SKUREEL_{name.upper()}_BASE_URL=http://127.0.0.1:{port} {env} skureel run ... --provider {name}",
+                  highlight=False)
+    serve(name, port, faults, latency)
+
+
 def _load_flow() -> Any:
     """flows/ holds the Prefect entrypoints (deployments point at them); load the file by path."""
     import importlib.util
@@ -255,6 +317,9 @@ def run(
                            info=f"{data['unchanged']} unchanged, {data['clips']} clips to make")
                 if not data["skus"]:
                     bar.update(task_id, completed=1)
+            elif event == "generated":
+                bar.update(task_id, info=f"generated {data['sku']}/{data['shot']} on {data['provider'] or '-'}, "
+                                         f"spend ${float(str(data['spent'])):.2f}")
             elif event == "sku_done":
                 state["clips"] += float(str(data["clips"]))
                 state["failures"] += float(str(data["failures"]))
@@ -262,8 +327,11 @@ def run(
 
         events.subscribe(listen)
         try:
-            summary = flow_fn(catalog=str(catalog), brand_kit=str(brand), providers=providers, formats=wanted, out=out,
-                              max_spend=max_spend, only=only or [], dry_run=dry_run, prune=prune, quality=quality)
+            import asyncio
+
+            summary = asyncio.run(flow_fn(catalog=str(catalog), brand_kit=str(brand), providers=providers,
+                                          formats=wanted, out=out, max_spend=max_spend, only=only or [],
+                                          dry_run=dry_run, prune=prune, quality=quality))
         except UnusableInput as exc:
             bar.stop()
             fail(str(exc))

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from prefect import task
+from prefect import get_client, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.asyncio import concurrency
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 
 from skureel import progress
-from skureel.production import SkuOutcome, SkuWork, produce_sku
+from skureel.catalog.images import ImageCache, ImageProblem
+from skureel.domain import Product
+from skureel.hosted import HostedContext, HostedResult, generate_shot
+from skureel.production import ShotWork, SkuOutcome, SkuWork, produce_sku
+from skureel.providers.capabilities import capabilities
 from skureel.refresh import RunPlan, RunRequest, finalize, prepare_run, publish_outcome
+from skureel.render.compose import Prepared, choose_hero, prepare
 from skureel.settings import load_settings
 
 _pool: ProcessPoolExecutor | None = None
@@ -86,3 +94,50 @@ def wait_for_review(outcomes: list[SkuOutcome], timeout_s: int = 24 * 3600) -> l
                                     for c in outcome.composed)
             outcome.composed = []
     return outcomes
+
+
+def global_limit(provider: str) -> AbstractAsyncContextManager[None]:
+    """Prefect global concurrency limit per provider, shared by every flow run (strict: no limit, no run)."""
+    return concurrency(f"skureel-{provider}", occupy=1, strict=True)
+
+
+async def ensure_limits(providers: list[str]) -> None:
+    async with get_client() as client:
+        for name in providers:
+            if name == "local":
+                continue
+            try:
+                await client.read_global_concurrency_limit_by_name(f"skureel-{name}")
+            except Exception:  # noqa: BLE001 - Prefect raises ObjectNotFound; create it with the vendor's cap
+                await client.upsert_global_concurrency_limit_by_name(f"skureel-{name}",
+                                                                     max(1, capabilities(name).max_concurrency))
+
+
+def secret_lookup(name: str) -> str | None:
+    """A Prefect Secret block of the variable's name in lower case (kling-secret-key, ...)."""
+    from prefect.blocks.system import Secret
+
+    try:
+        secret: Any = Secret.load(name)
+        return str(secret.get())
+    except Exception:  # noqa: BLE001 - a missing block is simply "not configured"
+        return None
+
+
+def pick_hero(product: Product, cache: ImageCache) -> Prepared | None:
+    prepared = []
+    for ref in product.images:
+        try:
+            prepared.append(prepare(cache.load(product.resolve_image(ref))))
+        except ImageProblem:
+            continue
+    return choose_hero(prepared)[0]
+
+
+@task(name="generate-hosted", task_run_name="generate-{product.sku}-{item.shot.shot_id}", cache_policy=NO_CACHE)
+async def generate_task(product: Product, item: ShotWork, chain: list[str], ctx: HostedContext) -> HostedResult:
+    hero = await asyncio.to_thread(pick_hero, product, ImageCache(load_settings()))
+    result = await generate_shot(product, item, hero, chain, ctx)
+    progress.emit("generated", sku=product.sku, shot=item.shot.shot_id, provider=result.provider,
+                  failure=result.failure, spent=ctx.budget.spent)
+    return result

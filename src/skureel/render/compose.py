@@ -87,6 +87,16 @@ def render_local(shot: ShotSpec, hero: Prepared, format_name: str, brand: BrandK
     return result, plan.product_boxes
 
 
+def clip_seconds(path: Path) -> float:
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        if stream.duration is not None and stream.time_base is not None:
+            return float(stream.duration * stream.time_base)
+        return float(container.duration or 0) / 1_000_000
+
+
 def compose_clip(clip: Path, product_box: tuple[float, float, float, float] | None, seconds: float, format_name: str,
                  brand: BrandKit, text: OverlayText, out: Path, *, quality: str = "final",
                  metadata: dict[str, str] | None = None) -> ProbeResult:
@@ -94,6 +104,7 @@ def compose_clip(clip: Path, product_box: tuple[float, float, float, float] | No
     fmt = format_preset(format_name, brand.safe_zone_overrides)
     layout = layout_for(fmt)
     end_s = brand.end_card.duration_s
+    seconds = min(seconds, clip_seconds(clip))  # never pad a short clip with a frozen frame
     plan = RenderPlan(width=fmt.width, height=fmt.height, fps=FPS, shot_seconds=seconds, end_card_seconds=end_s,
                       background_hex=brand.colours.background, product_region=layout.product,
                       end_card=draw_end_card(fmt, layout, brand))

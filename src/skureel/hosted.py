@@ -1,0 +1,234 @@
+"""Generating base clips on hosted providers: pay once per content key, survive crashes, fall back on refusal.
+
+Order of events for one shot on one provider: ledger intent → (recover a lost job | submit) → ledger job id →
+poll → download and verify → ledger done. A rerun after a crash resumes from whatever the ledger says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from PIL import Image
+from pydantic import BaseModel, Field
+
+from skureel.domain import BrandKit, Product
+from skureel.keys import content_key
+from skureel.ledger import Ledger
+from skureel.production import ShotWork
+from skureel.prompts import render_prompt
+from skureel.providers import credentials as creds
+from skureel.providers.base import (
+    JobRef,
+    JobRequest,
+    MissingCredentials,
+    OutOfCredit,
+    Provider,
+    ProviderError,
+    Rejected,
+    Transient,
+    UnknownOutcome,
+)
+from skureel.providers.capabilities import capabilities
+from skureel.providers.polling import wait_for, with_retries
+from skureel.providers.registry import provider_class
+from skureel.render.compose import Prepared
+
+Limit = Callable[[str], AbstractAsyncContextManager[None]]
+
+
+@asynccontextmanager
+async def no_limit(_: str) -> AsyncIterator[None]:
+    yield
+
+
+class Budget:
+    """Spend so far, shared by every job of a run; refuses a paid submission that would cross the cap."""
+
+    def __init__(self, cap_usd: float | None) -> None:
+        self.cap, self.spent, self._lock = cap_usd, 0.0, threading.Lock()
+
+    def reserve(self, usd: float) -> bool:
+        with self._lock:
+            if self.cap is not None and self.spent + usd > self.cap + 1e-9:
+                return False
+            self.spent += usd
+            return True
+
+
+class HostedContext:
+    def __init__(self, ledger: Ledger, cache_dir: Path, brand: BrandKit, *, budget: Budget,
+                 limit: Limit = no_limit, secret_lookup: creds.SecretLookup | None = None,
+                 deadline_s: float = 1800.0, poll_first_s: float = 1.0, poll_max_s: float = 15.0,
+                 retry_base_s: float = 1.0) -> None:
+        self.ledger, self.cache_dir, self.brand, self.budget, self.limit = ledger, cache_dir, brand, budget, limit
+        self.secret_lookup, self.deadline_s = secret_lookup, deadline_s
+        self.poll_first_s, self.poll_max_s, self.retry_base_s = poll_first_s, poll_max_s, retry_base_s
+        self.exhausted: dict[str, str] = {}  # provider -> reason: out of credit, stop submitting there
+        self.semaphores: dict[str, asyncio.Semaphore] = {}
+        self.clients: dict[str, Provider] = {}
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
+
+    def adapter(self, name: str) -> Provider:
+        if name not in self.clients:
+            self.clients[name] = provider_class(name)(self.http, creds.resolve(name, self.secret_lookup))
+            self.semaphores[name] = asyncio.Semaphore(max(1, capabilities(name).max_concurrency))
+        return self.clients[name]
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+class HostedResult(BaseModel):
+    sku: str
+    shot_id: str
+    provider: str | None = None
+    clip: dict[str, Any] | None = None  # content_key, path, duration_s, product_box, cost_usd
+    fallback_local: bool = False
+    failure: str | None = None
+    left_by_budget: bool = False
+    notes: list[str] = Field(default_factory=list)
+
+
+def image_payload(hero: Prepared | None) -> tuple[bytes | None, tuple[float, float, float, float] | None]:
+    """JPEG on white, at most 2048 px: accepted by every vendor (Kling takes jpg/png only)."""
+    if hero is None:
+        return None, None
+    image = Image.open(hero.asset.path).convert("RGBA")
+    background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+    rgb = Image.alpha_composite(background, image).convert("RGB")
+    rgb.thumbnail((2048, 2048))
+    out = io.BytesIO()
+    rgb.save(out, format="JPEG", quality=92)
+    x0, y0, x1, y1 = hero.cutout.bbox
+    w, h = hero.asset.width, hero.asset.height
+    return out.getvalue(), (x0 / w, y0 / h, x1 / w, y1 / h)
+
+
+async def generate_shot(product: Product, item: ShotWork, hero: Prepared | None, chain: list[str],
+                        ctx: HostedContext) -> HostedResult:
+    shot = item.shot
+    result = HostedResult(sku=product.sku, shot_id=shot.shot_id)
+    image, box = image_payload(hero)
+    for name in chain:
+        if name == "local":
+            result.fallback_local = True
+            return result
+        if name in ctx.exhausted:
+            result.notes.append(f"{name} skipped: {ctx.exhausted[name]}")
+            continue
+        rendered = render_prompt(shot, name)
+        caps = capabilities(name)
+        if image is None and not caps.text_to_video:
+            result.notes.append(f"{name}: needs an image")
+            continue
+        key = content_key(shot, [hero.asset.sha256] if hero else [], name, rendered.model, rendered.params, ctx.brand,
+                          rendered.prompt)
+        request = JobRequest(content_key=key, shot=shot, rendered=rendered, image=image, image_mime="image/jpeg")
+        cost = round(caps.price(str(rendered.params.get("mode", "")) or None) * rendered.duration_s, 4)
+        try:
+            clip = await _run_on(name, request, cost, box, ctx, product.sku)
+        except (Rejected, OutOfCredit) as exc:
+            if isinstance(exc, OutOfCredit):
+                ctx.exhausted[name] = exc.reason
+            result.notes.append(str(exc))
+            continue  # the next provider in the chain gets this SKU
+        except _BudgetReached:
+            result.left_by_budget = True
+            result.failure = f"left: --max-spend reached before {name} (${cost:.2f})"
+            return result
+        except MissingCredentials as exc:
+            result.failure = str(exc)
+            return result
+        except ProviderError as exc:
+            result.failure = str(exc)
+            return result
+        result.provider, result.clip = name, clip
+        return result
+    result.failure = "; ".join(result.notes) or "no provider in the chain could take it"
+    return result
+
+
+class _BudgetReached(Exception):
+    pass
+
+
+async def _run_on(name: str, request: JobRequest, cost: float, box: tuple[float, float, float, float] | None,
+                  ctx: HostedContext, sku: str) -> dict[str, Any]:
+    ledger = ctx.ledger
+    key = request.content_key
+    dest = ctx.cache_dir / "clips" / f"{key}.mp4"
+    row = ledger.record_intent(key, sku=sku, shot_id=request.shot.shot_id, provider=name, model=request.rendered.model,
+                               seed=request.shot.seed, blueprint_hash=request.shot.blueprint_hash(),
+                               input_fingerprint=key[:16], cost_usd=cost)
+    clip = {"content_key": key, "path": str(dest), "duration_s": request.rendered.duration_s, "product_box": box,
+            "cost_usd": row.get("cost_usd") or cost}
+    if row["state"] == "done" and dest.exists():
+        return clip  # paid for before: reuse
+    if row["state"] == "rejected":
+        raise Rejected(name, row.get("error") or "rejected earlier")
+    if row["state"] == "failed":  # the vendor ran it and it failed: no clip was delivered, so it may be bought again
+        ledger.update_job(key, state="intent", provider_job_id=None)
+        row = ledger.job(key) or row
+    adapter = ctx.adapter(name)
+    async with ctx.semaphores[name], ctx.limit(name):
+        ref: JobRef | None = None
+        if row.get("provider_job_id"):
+            ref = JobRef(provider=name, job_id=row["provider_job_id"], content_key=key,
+                         extra=_json(row.get("info")).get("ref_extra", {}))
+        elif row["state"] == "submitting":
+            ref = await adapter.recover(request)  # an earlier attempt may have created it: never pay twice
+            if ref is None:
+                raise UnknownOutcome(name, "an earlier submission may have been created but cannot be looked up; "
+                                           "check the vendor's dashboard before rerunning")
+        if ref is None:
+            if not ctx.budget.reserve(cost):
+                raise _BudgetReached()
+            ledger.update_job(key, state="submitting", attempts=int(row.get("attempts") or 0) + 1)
+            try:
+                ref = await with_retries(lambda: adapter.submit(request), base_s=ctx.retry_base_s)  # type: ignore[assignment]
+            except UnknownOutcome:
+                ref = await adapter.recover(request)
+                if ref is None:
+                    raise
+            except Transient:
+                ledger.update_job(key, state="intent")  # a refused create was not paid
+                ctx.budget.reserve(-cost)
+                raise
+            except ProviderError as exc:
+                ledger.update_job(key, state="rejected" if isinstance(exc, Rejected) else "failed", error=str(exc))
+                ctx.budget.reserve(-cost)
+                raise
+            assert ref is not None
+            ledger.update_job(key, state="submitted", provider_job_id=ref.job_id, info={"ref_extra": ref.extra})
+        try:
+            state = await wait_for(adapter, ref, deadline_s=ctx.deadline_s, first_s=ctx.poll_first_s,
+                                   max_interval_s=ctx.poll_max_s)
+            await with_retries(lambda: adapter.download(state, dest), base_s=ctx.retry_base_s)
+        except Rejected as exc:
+            ledger.update_job(key, state="rejected", error=str(exc))
+            raise
+        except ProviderError as exc:
+            if not isinstance(exc, Transient):
+                ledger.update_job(key, state="failed", error=str(exc))
+            raise
+    import hashlib
+
+    ledger.update_job(key, state="done", clip_path=str(dest), clip_sha256=hashlib.sha256(dest.read_bytes()).hexdigest())
+    return clip
+
+
+def _json(text: str | None) -> dict[str, Any]:
+    import json
+
+    try:
+        value = json.loads(text or "{}")
+        return value if isinstance(value, dict) else {}
+    except ValueError:
+        return {}

@@ -1,0 +1,41 @@
+"""Folding hosted generation results back into the run's work items (plain, testable without Prefect)."""
+
+from __future__ import annotations
+
+from skureel.hosted import HostedResult
+from skureel.prompts import render_prompt
+from skureel.refresh import RunPlan
+
+
+def hosted_items(run: RunPlan) -> list[tuple[int, int]]:
+    """(work index, shot index) of every shot planned on a hosted provider."""
+    return [(wi, si) for wi, work in enumerate(run.work) for si, item in enumerate(work.shots)
+            if item.rendered.provider != "local" and item.shot.kind != "avatar"]
+
+
+def apply_results(run: RunPlan, results: dict[tuple[int, int], HostedResult]) -> tuple[list[dict[str, str]], list[str], float]:
+    """Returns failures, SKUs left by the budget, and the spend."""
+    failures: list[dict[str, str]] = []
+    left: list[str] = []
+    spend = 0.0
+    drop: dict[int, set[int]] = {}
+    for (wi, si), result in results.items():
+        work = run.work[wi]
+        item = work.shots[si]
+        if result.fallback_local:
+            work.shots[si] = item.model_copy(update={"rendered": render_prompt(item.shot, "local")})
+            continue
+        if result.clip is not None and result.provider:
+            work.hosted_clips[item.shot.shot_id] = result.clip
+            work.shots[si] = item.model_copy(update={"rendered": render_prompt(item.shot, result.provider)})
+            spend += float(result.clip.get("cost_usd") or 0.0)
+            continue
+        drop.setdefault(wi, set()).add(si)
+        if result.left_by_budget:
+            left.append(result.sku)
+        else:
+            failures.append({"sku": result.sku, "shot": result.shot_id, "reason": result.failure or "failed"})
+    for wi, indexes in drop.items():
+        run.work[wi].shots = [s for i, s in enumerate(run.work[wi].shots) if i not in indexes]
+    run.work = [w for w in run.work if w.shots]
+    return failures, sorted(set(left)), spend

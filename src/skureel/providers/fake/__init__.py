@@ -1,0 +1,1 @@
+"""Contract-faithful fake provider servers (FastAPI), with fault injection, for tests, demos and soak runs."""

@@ -1,0 +1,196 @@
+"""Shared machinery of the fake servers: job state machines, faults, paid-submission counts, expiring URLs."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from skureel.providers.local import render_base_clip
+
+FAULT_KINDS = ("5xx", "429", "timeout", "fail", "moderated", "out_of_credit", "drop_response")
+
+
+def parse_faults(spec: str | None) -> dict[str, float]:
+    """'5xx=0.2,429=0.1,...' -> probabilities; unknown names are refused with the list of known ones."""
+    faults: dict[str, float] = {}
+    for part in (spec or "").split(","):
+        if not part.strip():
+            continue
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULT_KINDS)}")
+        faults[name] = float(value)
+    return faults
+
+
+@dataclass
+class FakeJob:
+    id: str
+    key: str  # external id / content key when the client sent one
+    created: float
+    ready_at: float
+    outcome: str  # ok | fail | moderated | out_of_credit
+    width: int
+    height: int
+    image: bytes | None
+    inputs: dict[str, Any] = field(default_factory=dict)
+    cancelled: bool = False
+    started: float | None = None
+    seconds: float = 5.0
+
+
+class FakeVendor:
+    """State of one fake vendor; thread-safe because uvicorn may run handlers concurrently."""
+
+    def __init__(self, name: str, *, faults: dict[str, float] | None = None, latency_s: float = 1.0,
+                 concurrency: int = 4, url_ttl_s: float = 3600.0, seed: int = 7, clip_seconds: float = 60.0) -> None:
+        self.name, self.faults, self.latency_s, self.concurrency = name, faults or {}, latency_s, concurrency
+        self.url_ttl_s, self.clip_seconds = url_ttl_s, clip_seconds
+        self.rng = random.Random(seed)
+        self.jobs: dict[str, FakeJob] = {}
+        self.by_key: dict[str, str] = {}
+        self.paid: list[str] = []  # content keys (or job ids) of every paid submission, duplicates included
+        self.lock = threading.Lock()
+        self.secret = uuid.uuid4().hex.encode()
+        self.base_url = ""
+        self.timeout_s = 0.5
+
+    # faults -----------------------------------------------------------------------------------------
+    def roll(self, kind: str) -> bool:
+        p = self.faults.get(kind, 0.0)
+        with self.lock:
+            return p > 0 and self.rng.random() < p
+
+    def create_fault(self) -> str | None:
+        for kind in ("out_of_credit", "429", "5xx", "timeout"):
+            if self.roll(kind):
+                return kind
+        return None
+
+    async def maybe_timeout(self) -> None:
+        await asyncio.sleep(self.timeout_s)
+
+    # jobs -------------------------------------------------------------------------------------------
+    def active(self) -> int:
+        now = time.monotonic()
+        return sum(1 for j in self.jobs.values() if not j.cancelled and j.started is not None and now < j.ready_at)
+
+    def create(self, key: str, width: int, height: int, image: bytes | None, inputs: dict[str, Any],
+               seconds: float | str | None = None) -> FakeJob:
+        outcome = "ok"
+        if self.roll("moderated"):
+            outcome = "moderated"
+        elif self.roll("fail"):
+            outcome = "fail"
+        now = time.monotonic()
+        job = FakeJob(id=uuid.uuid4().hex[:16], key=key, created=now, ready_at=now + self.latency_s, outcome=outcome,
+                      width=width, height=height, image=image, inputs=inputs, started=now,
+                      seconds=float(str(seconds or 5).rstrip("s")))
+        with self.lock:
+            self.jobs[job.id] = job
+            if key:
+                self.by_key[key] = job.id
+            self.paid.append(key or job.id)
+        return job
+
+    def find(self, ident: str) -> FakeJob | None:
+        with self.lock:
+            job_id = ident if ident in self.jobs else self.by_key.get(ident, "")
+            return self.jobs.get(job_id)
+
+    def status(self, job: FakeJob) -> str:
+        """queued | running | succeeded | failed | moderated | cancelled."""
+        if job.cancelled:
+            return "cancelled"
+        now = time.monotonic()
+        if now < job.created + self.latency_s * 0.2:
+            return "queued"
+        if now < job.ready_at:
+            return "running"
+        return {"ok": "succeeded", "fail": "failed", "moderated": "moderated"}.get(job.outcome, "failed")
+
+    # results ----------------------------------------------------------------------------------------
+    def video_url(self, job: FakeJob) -> str:
+        expires = int(time.time() + self.url_ttl_s)
+        sig = hmac.new(self.secret, f"{job.id}:{expires}".encode(), hashlib.sha256).hexdigest()[:16]
+        return f"{self.base_url}/_files/{job.id}.mp4?expires={expires}&sig={sig}"
+
+    def serve_video(self, job_id: str, expires: int, sig: str) -> Response:
+        good = hmac.new(self.secret, f"{job_id}:{expires}".encode(), hashlib.sha256).hexdigest()[:16]
+        if not hmac.compare_digest(good, sig) or time.time() > expires:
+            return Response(b"<Error>Request has expired</Error>", status_code=403, media_type="application/xml")
+        job = self.jobs.get(job_id)
+        if job is None:
+            return Response(status_code=404)
+        data = render_base_clip(job.image, job.width, job.height, min(job.seconds, self.clip_seconds))
+        return Response(data, media_type="video/mp4")
+
+
+class DroppedResponse(Response):
+    """The job was created, but the connection dies before the client reads the answer."""
+
+    def __init__(self) -> None:
+        super().__init__(b"")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"512")]})
+        await send({"type": "http.response.body", "body": b'{"partial": ', "more_body": True})
+        raise ConnectionAbortedError("fake provider dropped the response on purpose")
+
+
+def decode_image(value: str | None) -> bytes | None:
+    if not value:
+        return None
+    if value.startswith("data:"):
+        value = value.split(",", 1)[1]
+    try:
+        return base64.b64decode(value, validate=False)
+    except ValueError:
+        return None
+
+
+def size_for(aspect: str, short: int = 360) -> tuple[int, int]:
+    w, _, h = aspect.replace("x", ":").partition(":")
+    try:
+        rw, rh = int(w), int(h)
+    except ValueError:
+        rw, rh = 9, 16
+    if rw >= rh:
+        return int(round(short * rw / rh / 2) * 2), short
+    return short, int(round(short * rh / rw / 2) * 2)
+
+
+def attach_common(app: FastAPI, vendor: FakeVendor) -> None:
+    @app.get("/_files/{job_id}.mp4")
+    def files(job_id: str, expires: int, sig: str) -> Response:
+        return vendor.serve_video(job_id, expires, sig)
+
+    @app.get("/_fake/stats")
+    def stats() -> dict[str, Any]:
+        with vendor.lock:
+            return {"paid": len(vendor.paid), "distinct": len(set(vendor.paid)), "jobs": len(vendor.jobs),
+                    "keys": list(vendor.paid)}
+
+    @app.middleware("http")
+    async def remember_base(request: Request, call_next: Any) -> Any:
+        if not vendor.base_url:
+            vendor.base_url = str(request.base_url).rstrip("/")
+        return await call_next(request)
+
+
+def error_json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=headers)

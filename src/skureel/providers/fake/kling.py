@@ -1,0 +1,123 @@
+"""Fake Kling: JWT checks (1000-series), field validation (1201), 429/1302-1303 and 1102, external_task_id."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any
+
+import jwt
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from skureel.providers.fake.common import DroppedResponse, FakeVendor, attach_common, decode_image, size_for
+
+MODELS = {"kling-v1", "kling-v1-5", "kling-v1-6", "kling-v2-master", "kling-v2-1", "kling-v2-1-master",
+          "kling-v2-5-turbo", "kling-v2-6", "kling-v3"}
+STATUS = {"queued": "submitted", "running": "processing", "succeeded": "succeed", "failed": "failed",
+          "moderated": "failed", "cancelled": "failed"}
+
+
+def create_app(vendor: FakeVendor, access_key: str = "ak-test", secret_key: str = "sk-test") -> FastAPI:
+    app = FastAPI(title="fake kling")
+    attach_common(app, vendor)
+
+    def envelope(code: int, message: str, data: Any = None, status: int = 200) -> JSONResponse:
+        return JSONResponse({"code": code, "message": message, "request_id": f"req-{time.time_ns()}", "data": data},
+                            status_code=status)
+
+    def auth(request: Request) -> JSONResponse | None:
+        header = request.headers.get("authorization", "")
+        if not header.startswith("Bearer "):
+            return envelope(1001, "Authorization is empty", status=401)
+        try:
+            warnings.simplefilter("ignore")
+            claims = jwt.decode(header[7:], secret_key, algorithms=["HS256"], options={"require": ["exp", "nbf", "iss"]})
+        except jwt.ExpiredSignatureError:
+            return envelope(1004, "Authorization is expired", status=401)
+        except jwt.ImmatureSignatureError:
+            return envelope(1003, "Authorization is not yet valid", status=401)
+        except jwt.PyJWTError:
+            return envelope(1002, "Authorization is invalid", status=401)
+        if claims.get("iss") != access_key:
+            return envelope(1002, "Authorization is invalid", status=401)
+        return None
+
+    def task_data(job: Any) -> dict[str, Any]:
+        state = vendor.status(job)
+        data: dict[str, Any] = {"task_id": job.id, "task_status": STATUS[state],
+                                "task_info": {"external_task_id": job.key}, "created_at": int(job.created * 1000),
+                                "updated_at": int(time.time() * 1000)}
+        if state == "moderated":
+            data["task_status_msg"] = "Failure to pass the risk control system"
+        elif state == "failed":
+            data["task_status_msg"] = "internal generation failure"
+        if state == "succeeded":
+            data["task_result"] = {"videos": [{"id": job.id, "url": vendor.video_url(job), "duration": "5"}]}
+        return data
+
+    async def create(request: Request, kind: str) -> Response:
+        denied = auth(request)
+        if denied:
+            return denied
+        body = await request.json()
+        if body.get("model_name", "kling-v1") not in MODELS:
+            return envelope(1201, f"model_name {body.get('model_name')!r} is invalid", status=400)
+        if str(body.get("duration", "5")) not in ("5", "10") or not isinstance(body.get("duration", "5"), str):
+            return envelope(1201, "duration must be the string '5' or '10'", status=400)
+        if len(body.get("prompt", "")) > 2500 or len(body.get("negative_prompt", "")) > 2500:
+            return envelope(1201, "prompt is longer than 2500 characters", status=400)
+        if kind == "image2video" and not (body.get("image") or body.get("image_tail")):
+            return envelope(1201, "image or image_tail is required", status=400)
+        if kind == "image2video" and str(body.get("image", "")).startswith("data:"):
+            return envelope(1201, "image must be a URL or raw base64 without a data: prefix", status=400)
+        control = body.get("camera_control")
+        if control and control.get("type") == "simple":
+            values = [v for v in (control.get("config") or {}).values() if v]
+            if len(values) != 1 or any(abs(float(v)) > 10 for v in values):
+                return envelope(1201, "camera_control.config needs exactly one non-zero value in [-10, 10]", status=400)
+        if "cfg_scale" in body and str(body.get("model_name", "")).startswith("kling-v2"):
+            return envelope(1201, "cfg_scale is not supported by this model", status=400)
+        external = body.get("external_task_id") or ""
+        if external and vendor.find(external):
+            return envelope(1201, "external_task_id already exists", status=400)
+        fault = vendor.create_fault()
+        if fault == "out_of_credit":
+            return envelope(1102, "resource pack exhausted", status=429)
+        if fault == "429":
+            return envelope(1302, "rate limit exceeded", status=429)
+        if fault == "5xx":
+            return envelope(5000, "internal error", status=500)
+        if fault == "timeout":
+            await vendor.maybe_timeout()
+            return envelope(5002, "backlog timeout", status=504)
+        if vendor.active() >= vendor.concurrency:
+            return envelope(1303, "parallel task over resource pack limit", status=429)
+        if vendor.roll("moderated") and vendor.roll("moderated"):
+            return envelope(1301, "prompt or image failed content safety review", status=400)
+        width, height = size_for(body.get("aspect_ratio", "16:9") if kind == "text2video" else "9:16")
+        job = vendor.create(external, width, height, decode_image(body.get("image")), body, body.get("duration", "5"))
+        if vendor.roll("drop_response"):
+            return DroppedResponse()
+        return envelope(0, "SUCCEED", task_data(job))
+
+    async def query(request: Request, ident: str) -> Response:
+        denied = auth(request)
+        if denied:
+            return denied
+        if vendor.roll("5xx"):
+            return envelope(5000, "internal error", status=500)
+        job = vendor.find(ident)
+        if job is None:
+            return envelope(1203, "task not found", status=404)
+        return envelope(0, "SUCCEED", task_data(job))
+
+    def creator(kind: str) -> Any:
+        async def endpoint(request: Request) -> Response:
+            return await create(request, kind)
+        return endpoint
+
+    for kind in ("image2video", "text2video"):
+        app.add_api_route(f"/v1/videos/{kind}", creator(kind), methods=["POST"])
+        app.add_api_route(f"/v1/videos/{kind}/{{ident}}", query, methods=["GET"])
+    return app

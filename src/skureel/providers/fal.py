@@ -1,0 +1,61 @@
+"""fal.ai queue API: submit, status, result, cancel; `Key` auth; models addressed by id."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from skureel.providers.base import JobFailed, JobRef, JobRequest, JobState, MissingCredentials, Provider
+
+
+class FalProvider(Provider):
+    name = "fal"
+    default_base_url = "https://queue.fal.run"
+
+    def _headers(self) -> dict[str, str]:
+        key = self.credentials.get("FAL_KEY")
+        if not key:
+            raise MissingCredentials(self.name, "set FAL_KEY")
+        return {"Authorization": f"Key {key}"}
+
+    async def submit(self, request: JobRequest) -> JobRef:
+        r = request.rendered
+        body: dict[str, Any] = {"prompt": r.prompt, "duration": str(int(r.duration_s))}
+        if r.negative_prompt:
+            body["negative_prompt"] = r.negative_prompt
+        if request.image:
+            body["image_url"] = f"data:{request.image_mime};base64,{base64.b64encode(request.image).decode()}"
+        else:
+            body["aspect_ratio"] = r.aspect_ratio
+        response = await self.send("POST", f"{self.base_url}/{r.model}", json=body, headers=self._headers(), create=True)
+        if response.status_code not in (200, 201, 202):
+            if response.status_code == 422:
+                raise JobFailed(self.name, f"invalid input: {response.text[:200]}", code="422")
+            raise self.http_error(response)
+        data = response.json()
+        return JobRef(provider=self.name, job_id=data["request_id"], content_key=request.content_key,
+                      extra={k: data[k] for k in ("status_url", "response_url", "cancel_url") if k in data})
+
+    async def poll(self, ref: JobRef) -> JobState:
+        response = await self.send("GET", ref.extra["status_url"], headers=self._headers())
+        if response.status_code not in (200, 202):
+            raise self.http_error(response)
+        data = response.json()
+        status = data.get("status")
+        if status == "IN_QUEUE":
+            return JobState(status="queued")
+        if status == "IN_PROGRESS":
+            return JobState(status="running")
+        if data.get("error"):
+            kind = data.get("error_type") or response.headers.get("X-Fal-Error-Type", "")
+            return JobState(status="failed", error=str(data["error"]), error_code=kind,
+                            moderated="content_policy" in kind or "moderat" in str(data["error"]).lower())
+        result = await self.send("GET", ref.extra["response_url"], headers=self._headers())
+        if result.status_code != 200:
+            raise self.http_error(result)
+        video = (result.json().get("video") or {}).get("url")
+        return JobState(status="succeeded", video_url=video)
+
+    async def cancel(self, ref: JobRef) -> None:
+        if "cancel_url" in ref.extra:
+            await self.send("PUT", ref.extra["cancel_url"], headers=self._headers())

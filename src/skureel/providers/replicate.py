@@ -1,0 +1,68 @@
+"""Replicate predictions on official models: Prefer: wait, polling, cancel; outputs deleted after an hour."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from skureel.providers.base import JobRef, JobRequest, JobState, MissingCredentials, Provider
+
+_STATUS = {"starting": "queued", "processing": "running", "succeeded": "succeeded", "failed": "failed",
+           "canceled": "failed", "aborted": "failed"}
+
+
+class ReplicateProvider(Provider):
+    name = "replicate"
+    default_base_url = "https://api.replicate.com"
+
+    def _headers(self) -> dict[str, str]:
+        token = self.credentials.get("REPLICATE_API_TOKEN")
+        if not token:
+            raise MissingCredentials(self.name, "set REPLICATE_API_TOKEN")
+        return {"Authorization": f"Bearer {token}"}
+
+    def _input(self, request: JobRequest) -> dict[str, Any]:
+        r = request.rendered
+        data: dict[str, Any] = {"prompt": r.prompt, "duration": int(r.duration_s), "mode": "standard"}
+        if r.negative_prompt:
+            data["negative_prompt"] = r.negative_prompt
+        if request.image:
+            data["start_image"] = f"data:{request.image_mime};base64,{base64.b64encode(request.image).decode()}"
+        return data
+
+    async def submit(self, request: JobRequest) -> JobRef:
+        body = {"input": self._input(request)}
+        response = await self.send("POST", f"{self.base_url}/v1/models/{request.rendered.model}/predictions", json=body,
+                                   headers={**self._headers(), "Prefer": "wait=5"}, create=True)
+        if response.status_code not in (200, 201, 202):
+            raise self.http_error(response)
+        data = response.json()
+        return JobRef(provider=self.name, job_id=data["id"], content_key=request.content_key)
+
+    def _state(self, data: dict[str, Any]) -> JobState:
+        status = _STATUS.get(data.get("status", ""), "running")
+        output = data.get("output")
+        url = output[0] if isinstance(output, list) and output else output if isinstance(output, str) else None
+        error = data.get("error")
+        return JobState(status=status, video_url=url, error=str(error) if error else None,
+                        moderated=bool(error) and ("nsfw" in str(error).lower() or "safety" in str(error).lower()))
+
+    async def poll(self, ref: JobRef) -> JobState:
+        response = await self.send("GET", f"{self.base_url}/v1/predictions/{ref.job_id}", headers=self._headers())
+        if response.status_code != 200:
+            raise self.http_error(response)
+        return self._state(response.json())
+
+    async def recover(self, request: JobRequest) -> JobRef | None:
+        """List recent predictions and find ours by its exact input (Replicate has no idempotency key)."""
+        response = await self.send("GET", f"{self.base_url}/v1/predictions", headers=self._headers())
+        if response.status_code != 200:
+            return None
+        wanted = self._input(request)
+        for item in response.json().get("results", []):
+            if item.get("input") == wanted:
+                return JobRef(provider=self.name, job_id=item["id"], content_key=request.content_key)
+        return None
+
+    async def cancel(self, ref: JobRef) -> None:
+        await self.send("POST", f"{self.base_url}/v1/predictions/{ref.job_id}/cancel", headers=self._headers())
