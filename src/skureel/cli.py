@@ -181,7 +181,7 @@ def providers(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     from skureel.providers.capabilities import CAPABILITIES
     from skureel.providers.credentials import is_configured
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, caps in CAPABILITIES.items():
         rows.append({"name": name, "label": caps.label, "configured": name == "local" or is_configured(name),
                      "env": list(caps.env_keys), "models": list(caps.models), "durations_s": list(caps.durations_s)[:12],
