@@ -182,7 +182,7 @@ async def _run_on(name: str, request: JobRequest, cost: float, box: tuple[float,
         if row.get("provider_job_id"):
             ref = JobRef(provider=name, job_id=row["provider_job_id"], content_key=key,
                          extra=_json(row.get("info")).get("ref_extra", {}))
-        elif row["state"] == "submitting":
+        elif row["state"] in ("submitting", "unknown"):
             ref = await adapter.recover(request)  # an earlier attempt may have created it: never pay twice
             if ref is None:
                 raise UnknownOutcome(name, "an earlier submission may have been created but cannot be looked up; "
@@ -193,10 +193,12 @@ async def _run_on(name: str, request: JobRequest, cost: float, box: tuple[float,
             ledger.update_job(key, state="submitting", attempts=int(row.get("attempts") or 0) + 1)
             try:
                 ref = await with_retries(lambda: adapter.submit(request), base_s=ctx.retry_base_s)  # type: ignore[assignment]
-            except UnknownOutcome:
+            except UnknownOutcome as exc:
                 ref = await adapter.recover(request)
                 if ref is None:
-                    raise
+                    ledger.update_job(key, state="unknown", error=exc.reason)
+                    raise UnknownOutcome(name, f"{exc.reason}; {name} offers no way to look the job up, so it was not "
+                                               "resubmitted (it may have been paid): check the vendor's dashboard") from exc
             except Transient:
                 ledger.update_job(key, state="intent")  # a refused create was not paid
                 ctx.budget.reserve(-cost)
