@@ -32,6 +32,8 @@ bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/plan.py
 	$(BIN)/python bench/render.py
+	$(BIN)/python bench/soak.py --skus 500 --latency 0.2
+	$(BIN)/python bench/rerun.py
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache

@@ -138,3 +138,35 @@ def test_killed_run_resumes_without_partial_files(run_env: dict[str, str], tmp_p
     for row in manifest(out)["deliverables"]:
         assert hashlib.sha256(Path(row["uri"]).read_bytes()).hexdigest() == row["sha256"]
     shutil.rmtree(out / ".skureel", ignore_errors=True)
+
+
+def test_killed_run_with_a_hosted_job_in_flight_never_pays_twice(run_env: dict[str, str], tmp_path: Path) -> None:
+    from skureel.providers.fake.server import FakeServer
+
+    rows = sample_rows(tmp_path, ("AUR-TEE-NVY", "AUR-MUG-WHT"))
+    catalog = write_catalog(tmp_path / "cat.xlsx", rows)
+    out = tmp_path / "out"
+    with FakeServer("kling", latency_s=25.0) as server:  # slow jobs: the kill lands while they are in flight
+        env = {**run_env, "SKUREEL_KLING_BASE_URL": server.url, **server.credentials}
+        args = [sys.executable, "-m", "skureel", "run", str(catalog), "--brand", str(AURORA), "--out", str(out),
+                "--provider", "kling", *FAST]
+        for _ in range(2):
+            proc = subprocess.Popen(args, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, start_new_session=True)
+            deadline = time.monotonic() + 60
+            while len(server.vendor.paid) < 2 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(1.0)
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            assert len(server.vendor.paid) == 2  # killed twice while polling: still one paid job per content key
+        server.vendor.latency_s = 0.5
+        for job in server.vendor.jobs.values():
+            job.ready_at = time.monotonic()
+        final = skureel(args[3:], env)
+        assert final.returncode == 0, final.stdout + final.stderr
+        assert len(server.vendor.paid) == len(set(server.vendor.paid)) == 2
+    data = manifest(out)
+    assert len(data["deliverables"]) == 4 and {r["provider"] for r in data["deliverables"]} == {"kling"}
+    listed = {Path(r["uri"]).resolve() for r in data["deliverables"]}
+    assert listed == {p.resolve() for p in (out / "clips").rglob("*.mp4")}

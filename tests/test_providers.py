@@ -9,6 +9,7 @@ from pathlib import Path
 import av
 import httpx
 import pytest
+from tests.conftest import AURORA, ROOT
 
 from skureel.catalog.brandkit import load_brand_kit
 from skureel.catalog.images import ImageCache
@@ -22,7 +23,6 @@ from skureel.providers.base import MissingCredentials
 from skureel.providers.fake.server import FakeServer
 from skureel.providers.kling import KlingProvider
 from skureel.render.compose import prepare
-from tests.conftest import AURORA, ROOT
 
 HOSTED = ["kling", "fal", "replicate", "runway", "veo", "minimax", "luma"]
 IMAGE = ROOT / "catalogs" / "sample" / "images" / "mug.png"

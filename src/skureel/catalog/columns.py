@@ -157,6 +157,11 @@ class Columns:
             if norm_header(h).startswith("script") and len(norm_header(h)) in (8, 10)
         }
 
+    def first(self, name: str) -> int | None:
+        """The single column position for a field, when exactly one column matched (the fast path)."""
+        positions = self.positions.get(name)
+        return positions[0] if positions and len(positions) == 1 else None
+
     def has(self, name: str) -> bool:
         return name in self.positions
 

@@ -31,8 +31,16 @@ def read_shopify(table: Table, out: Collector, base_dir: str) -> None:
     option_cols = _options(table)
     products: dict[str, Product] = {}
     positions: dict[str, list[tuple[int, str]]] = {}
+    # hot loop over every variant row: resolve column positions once
+    pos_handle, pos_price, pos_sku = cols.first("handle"), cols.first("price"), cols.first("sku")
+    pos_image, pos_vimage, pos_compare = cols.first("image"), cols.first("variant_image"), cols.first("compare_at")
+    pos_barcode = cols.first("barcode")
+
+    def cell(row: list[str], pos: int | None, name: str) -> str:
+        return row[pos].strip() if pos is not None else cols.get(row, name)
+
     for row, number in zip(table.rows, table.row_numbers, strict=True):
-        handle = cols.get(row, "handle")
+        handle = cell(row, pos_handle, "handle")
         if not handle:
             out.issue(number, cols.column_name("handle"), None, "row without a handle; every row needs the product's handle")
             continue
@@ -63,7 +71,7 @@ def read_shopify(table: Table, out: Collector, base_dir: str) -> None:
             product.video.campaign = cols.get(row, "campaign") or None
             products[handle] = product
             positions[handle] = []
-        image = cols.get(row, "image")
+        image = cell(row, pos_image, "image")
         if image:
             pos_text = cols.get(row, "image_position")
             position = int(pos_text) if pos_text.isdigit() else 10_000 + len(positions[handle])
@@ -71,21 +79,22 @@ def read_shopify(table: Table, out: Collector, base_dir: str) -> None:
         options = {row[n].strip(): row[v].strip() for n, v in option_cols if row[n].strip() and row[v].strip()}
         if options.get("Title") == "Default Title":
             options = {}
-        raw_price = cols.get(row, "price")
-        sku = unguard(cols.get(row, "sku"))
+        raw_price = cell(row, pos_price, "price")
+        sku = unguard(cell(row, pos_sku, "sku"))
         is_variant = bool(raw_price or sku or options)
         if not is_variant:
             continue  # an image-only row
         price, ok_price = out.money(raw_price, number, cols.column_name("price"), sku or handle)
-        compare, ok_compare = out.money(cols.get(row, "compare_at"), number, cols.column_name("compare_at"), sku or handle)
+        compare, ok_compare = out.money(cell(row, pos_compare, "compare_at"), number, cols.column_name("compare_at"),
+                                        sku or handle)
         if not (ok_price and ok_compare):
             continue
         sale = None
         if compare and price and compare.amount > price.amount:
             price, sale = compare, price  # compare-at is the original; the variant price is the sale
         variant = Variant(sku=sku or f"{handle}-{len(product.variants) + 1}", options=options, price=price,
-                          sale_price=sale, gtin=unguard(cols.get(row, "barcode")) or None,
-                          image=cols.get(row, "variant_image") or None, row=number)
+                          sale_price=sale, gtin=unguard(cell(row, pos_barcode, "barcode")) or None,
+                          image=cell(row, pos_vimage, "variant_image") or None, row=number)
         for name, value in options.items():
             key = name.casefold()
             if key in _COLOR_WORDS:

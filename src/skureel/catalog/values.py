@@ -19,11 +19,16 @@ class PriceError(ValueError):
     pass
 
 
+_PLAIN = re.compile(r"\d{1,15}(?:\.\d{1,6})?")
+
+
 def parse_money(text: str, default_currency: str | None = None) -> Money | None:
     """Parse '799 INR', '49,00 TND', '$1,234.50', '1050000', '1.234,50 €' into Money."""
     raw = text.strip()
     if not raw:
         return None
+    if _PLAIN.fullmatch(raw):  # the common case in exports: skip the general parser and validation
+        return Money(amount=Decimal(raw), currency=default_currency)
     currency = default_currency
     for symbol, code in _SYMBOLS.items():
         if symbol in raw:

@@ -72,10 +72,23 @@ class Vocabulary:
         # longest phrases first so "stainless steel" wins over "steel", "cotton blend" over "blend"
         self._ordered = sorted(self._phrases, key=len, reverse=True)
         self._patterns = [(p, re.compile(r"(?<![\w])" + re.escape(p) + r"(?![\w])")) for p in self._ordered]
+        # compiled once: planning runs these for every product of a 10,000-product catalog
+        self._recipe_patterns = [
+            (recipe, re.compile("(?<![\\w])(?:" + "|".join(re.escape(fold(w)) for w in recipe.match) + ")s?(?![\\w])"))
+            for recipe in recipes if recipe.match
+        ]
+        self._tables: dict[str, dict[str, str]] = {}
+        self._lookups: dict[tuple[str, str], str | None] = {}
+        self._material_cache: dict[str, MaterialMatch | None] = {}
 
     def match_material(self, text: str | None) -> MaterialMatch | None:
         if not text or not text.strip():
             return None
+        if text not in self._material_cache:
+            self._material_cache[text] = self._match_material(text)
+        return self._material_cache[text]
+
+    def _match_material(self, text: str) -> MaterialMatch | None:
         folded = fold(text)
         for phrase, pattern in self._patterns:
             if pattern.search(folded):
@@ -94,18 +107,25 @@ class Vocabulary:
         """Resolve a named lighting/lens/camera entry loosely ('Softbox, upper-left' -> 'softbox upper left')."""
         if not name:
             return None
-        options: dict[str, object] = getattr(self, table)
-        folded = {re.sub(r"[\W_]+", " ", fold(k)).strip(): k for k in options}
+        if (table, name) in self._lookups:
+            return self._lookups[(table, name)]
+        if table not in self._tables:
+            options: dict[str, object] = getattr(self, table)
+            self._tables[table] = {re.sub(r"[\W_]+", " ", fold(k)).strip(): k for k in options}
+        folded = self._tables[table]
         wanted = re.sub(r"[\W_]+", " ", fold(name)).strip()
         if wanted in folded:
-            return folded[wanted]
-        found = process.extractOne(wanted, list(folded), scorer=fuzz.token_set_ratio, score_cutoff=70)
-        return folded[found[0]] if found else None
+            result: str | None = folded[wanted]
+        else:
+            found = process.extractOne(wanted, list(folded), scorer=fuzz.token_set_ratio, score_cutoff=70)
+            result = folded[found[0]] if found else None
+        self._lookups[(table, name)] = result
+        return result
 
     def recipe_for(self, *texts: str | None) -> Recipe:
         haystack = " ".join(fold(t) for t in texts if t)
-        for recipe in self.recipes:
-            if any(re.search(r"(?<![\w])" + re.escape(fold(word)) + r"s?(?![\w])", haystack) for word in recipe.match):
+        for recipe, pattern in self._recipe_patterns:
+            if pattern.search(haystack):
                 return recipe
         return next(r for r in self.recipes if r.key == "default")
 
