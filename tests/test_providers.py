@@ -132,3 +132,43 @@ def test_missing_credentials_is_one_clear_line(context_for, monkeypatch: pytest.
     results = asyncio.run(_run(ctx, ["A"], ["kling"], context_for.hero))
     assert "KLING_ACCESS_KEY" in results[0].failure and "\n" not in results[0].failure
     assert os.environ.get("KLING_SECRET_KEY") is None
+
+
+AVATAR = ["kling", "fal", "heygen", "did"]
+PRESENTER = ROOT / "brand_kits" / "aurora" / "presenter.jpg"
+
+
+def avatar_item(sku: str, provider: str) -> tuple[Product, ShotWork]:
+    p = product(sku)
+    p.video.video_type = "avatar"
+    p.video.script = "Meet the stoneware mug. It keeps coffee warm. Shop now."
+    shot = plan_product(p, load_brand_kit(AURORA), load_vocabulary(), provider=provider)[0]
+    return p, ShotWork(shot=shot, rendered=render_prompt(shot, provider))
+
+
+@pytest.mark.parametrize("name", AVATAR)
+@pytest.mark.parametrize("faults", ["", "5xx=0.3,429=0.2,drop_response=0.15,fail=0.1"])
+def test_avatar_adapters_deliver_with_pay_once(name: str, faults: str, context_for, settings) -> None:  # noqa: ANN001
+    presenter = prepare(ImageCache(settings).load(str(PRESENTER)))
+    with FakeServer(name, faults=faults or None, latency_s=0.2, seed=5) as server:
+        ctx = context_for([server])
+
+        async def go() -> list:
+            try:
+                jobs = [avatar_item(f"AV{i}", name) for i in range(4 if faults else 1)]
+                return await asyncio.gather(*[generate_shot(p, w, context_for.hero, [name], ctx, presenter)
+                                              for p, w in jobs])
+            finally:
+                await ctx.close()
+
+        results = asyncio.run(go())
+        stats = httpx.get(f"{server.url}/_fake/stats").json()
+        if not faults:
+            assert results[0].failure is None and results[0].provider == name, results[0]
+            with av.open(results[0].clip["path"]) as container:
+                assert container.streams.video[0].frames > 0
+        assert stats["paid"] <= len(results)  # never more paid jobs than shots
+        if name == "kling":
+            assert stats["paid"] == stats["distinct"]
+        for r in results:
+            assert r.failure is None or any(w in r.failure for w in ("fail", "not resubmitted", "error", "rendering")), r.failure

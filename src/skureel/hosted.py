@@ -111,11 +111,30 @@ def image_payload(hero: Prepared | None) -> tuple[bytes | None, tuple[float, flo
     return out.getvalue(), (x0 / w, y0 / h, x1 / w, y1 / h)
 
 
+def speech_wav(text: str, voice: str) -> bytes:
+    """Our own speech for avatar models that take audio (Kling, fal): captions then match the voice."""
+    import wave
+
+    import numpy as np
+
+    from skureel.speech import synthesize
+
+    speech = synthesize(text, voice)
+    out = io.BytesIO()
+    with wave.open(out, "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(speech.rate)
+        handle.writeframes((np.clip(speech.samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return out.getvalue()
+
+
 async def generate_shot(product: Product, item: ShotWork, hero: Prepared | None, chain: list[str],
-                        ctx: HostedContext) -> HostedResult:
+                        ctx: HostedContext, presenter: Prepared | None = None) -> HostedResult:
     shot = item.shot
     result = HostedResult(sku=product.sku, shot_id=shot.shot_id)
-    image, box = image_payload(hero)
+    avatar = shot.kind == "avatar"
+    image, box = image_payload(presenter if avatar else hero)
     for name in chain:
         if name == "local":
             result.fallback_local = True
@@ -125,12 +144,25 @@ async def generate_shot(product: Product, item: ShotWork, hero: Prepared | None,
             continue
         rendered = render_prompt(shot, name)
         caps = capabilities(name)
+        if avatar and not caps.avatar:
+            result.notes.append(f"{name}: no avatar model")
+            continue
+        if not avatar and not (caps.image_to_video or caps.text_to_video):
+            result.notes.append(f"{name}: avatar-only provider")
+            continue
         if image is None and not caps.text_to_video:
             result.notes.append(f"{name}: needs an image")
             continue
-        key = content_key(shot, [hero.asset.sha256] if hero else [], name, rendered.model, rendered.params, ctx.brand,
-                          rendered.prompt)
-        request = JobRequest(content_key=key, shot=shot, rendered=rendered, image=image, image_mime="image/jpeg")
+        source = presenter if avatar else hero
+        key = content_key(shot, [source.asset.sha256] if source else [], name, rendered.model, rendered.params,
+                          ctx.brand, rendered.prompt)
+        audio = None
+        if avatar and name in ("kling", "fal"):
+            from skureel.avatar_local import voice_for
+
+            audio = await asyncio.to_thread(speech_wav, shot.audio.voice_over or "", voice_for(shot.language, ctx.brand.voice))
+        request = JobRequest(content_key=key, shot=shot, rendered=rendered, image=image, image_mime="image/jpeg",
+                             audio=audio, audio_mime="audio/wav")
         cost = round(caps.price(str(rendered.params.get("mode", "")) or None) * rendered.duration_s, 4)
         try:
             clip = await _run_on(name, request, cost, box, ctx, product.sku)

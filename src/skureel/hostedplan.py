@@ -10,7 +10,7 @@ from skureel.refresh import RunPlan
 def hosted_items(run: RunPlan) -> list[tuple[int, int]]:
     """(work index, shot index) of every shot planned on a hosted provider."""
     return [(wi, si) for wi, work in enumerate(run.work) for si, item in enumerate(work.shots)
-            if item.rendered.provider != "local" and item.shot.kind != "avatar"]
+            if item.rendered.provider != "local"]
 
 
 def apply_results(run: RunPlan, results: dict[tuple[int, int], HostedResult]) -> tuple[list[dict[str, str]], list[str], float]:

@@ -112,12 +112,12 @@ def produce_sku(work: SkuWork) -> SkuOutcome:
     for item in work.shots:
         shot = item.shot
         provider = item.rendered.provider
-        if shot.kind == "avatar":
+        if shot.kind == "avatar" and shot.shot_id not in work.hosted_clips:
             from skureel.avatar_local import produce_presenter
 
             produce_presenter(work, item, hero, outcome, ledger, staging)
             continue
-        if provider == "local" and hero is None:
+        if provider == "local" and hero is None and shot.kind != "avatar":
             reason = "no usable product image (" + ("; ".join(outcome.notes) or "the row has none") + ")"
             outcome.failures.append({"sku": product.sku, "shot": shot.shot_id, "reason": reason})
             continue

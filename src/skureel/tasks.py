@@ -136,8 +136,15 @@ def pick_hero(product: Product, cache: ImageCache) -> Prepared | None:
 
 @task(name="generate-hosted", task_run_name="generate-{product.sku}-{item.shot.shot_id}", cache_policy=NO_CACHE)
 async def generate_task(product: Product, item: ShotWork, chain: list[str], ctx: HostedContext) -> HostedResult:
-    hero = await asyncio.to_thread(pick_hero, product, ImageCache(load_settings()))
-    result = await generate_shot(product, item, hero, chain, ctx)
+    cache = ImageCache(load_settings())
+    hero = await asyncio.to_thread(pick_hero, product, cache)
+    presenter = None
+    if item.shot.kind == "avatar" and item.shot.presenter_image:
+        try:
+            presenter = await asyncio.to_thread(prepare, cache.load(item.shot.presenter_image))
+        except ImageProblem:
+            presenter = None
+    result = await generate_shot(product, item, hero, chain, ctx, presenter)
     progress.emit("generated", sku=product.sku, shot=item.shot.shot_id, provider=result.provider,
                   failure=result.failure, spent=ctx.budget.spent)
     return result

@@ -7,6 +7,8 @@ from typing import Any
 
 from skureel.providers.base import JobFailed, JobRef, JobRequest, JobState, MissingCredentials, Provider
 
+AVATAR_MODEL = "fal-ai/kling-video/ai-avatar/v2/standard"
+
 
 class FalProvider(Provider):
     name = "fal"
@@ -20,6 +22,13 @@ class FalProvider(Provider):
 
     async def submit(self, request: JobRequest) -> JobRef:
         r = request.rendered
+        if request.shot.kind == "avatar":  # Kling AI Avatar v2 on fal: photo + our speech
+            if not request.image or not request.audio:
+                raise JobFailed(self.name, "an avatar needs a presenter photo and speech audio")
+            body_avatar = {"image_url": f"data:{request.image_mime};base64,{base64.b64encode(request.image).decode()}",
+                           "audio_url": f"data:{request.audio_mime};base64,{base64.b64encode(request.audio).decode()}",
+                           "prompt": r.prompt[:2500]}
+            return await self._post(AVATAR_MODEL, body_avatar, request.content_key)
         body: dict[str, Any] = {"prompt": r.prompt, "duration": str(int(r.duration_s))}
         if r.negative_prompt:
             body["negative_prompt"] = r.negative_prompt
@@ -27,13 +36,16 @@ class FalProvider(Provider):
             body["image_url"] = f"data:{request.image_mime};base64,{base64.b64encode(request.image).decode()}"
         else:
             body["aspect_ratio"] = r.aspect_ratio
-        response = await self.send("POST", f"{self.base_url}/{r.model}", json=body, headers=self._headers(), create=True)
+        return await self._post(r.model, body, request.content_key)
+
+    async def _post(self, model: str, body: dict[str, Any], key: str) -> JobRef:
+        response = await self.send("POST", f"{self.base_url}/{model}", json=body, headers=self._headers(), create=True)
         if response.status_code not in (200, 201, 202):
             if response.status_code == 422:
                 raise JobFailed(self.name, f"invalid input: {response.text[:200]}", code="422")
             raise self.http_error(response)
         data = response.json()
-        return JobRef(provider=self.name, job_id=data["request_id"], content_key=request.content_key,
+        return JobRef(provider=self.name, job_id=data["request_id"], content_key=key,
                       extra={k: data[k] for k in ("status_url", "response_url", "cancel_url") if k in data})
 
     async def poll(self, ref: JobRef) -> JobState:

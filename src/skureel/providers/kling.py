@@ -83,9 +83,27 @@ class KlingProvider(Provider):
         raise JobFailed(self.name, message, code=str(code))
 
     def _endpoint(self, request: JobRequest) -> str:
+        if request.shot.kind == "avatar":
+            return "/v1/videos/avatar/image2video"
         return "/v1/videos/image2video" if request.image else "/v1/videos/text2video"
 
+    async def _submit_avatar(self, request: JobRequest) -> JobRef:
+        """Presenter photo + our own speech (sound_file, base64) -> a talking avatar."""
+        if not request.image or not request.audio:
+            raise JobFailed(self.name, "an avatar needs a presenter photo and speech audio")
+        body = {"image": base64.b64encode(request.image).decode(), "sound_file": base64.b64encode(request.audio).decode(),
+                "prompt": request.rendered.prompt[:2500], "mode": request.rendered.params.get("mode", "std"),
+                "external_task_id": request.content_key}
+        endpoint = self._endpoint(request)
+        response = await self.send("POST", self.base_url + endpoint, json=body, headers=self._auth(), create=True)
+        envelope = self._envelope(response)
+        self._raise_for(response.status_code, envelope)
+        task = _Task.model_validate(envelope.data or {})
+        return JobRef(provider=self.name, job_id=task.task_id, content_key=request.content_key, extra={"endpoint": endpoint})
+
     async def submit(self, request: JobRequest) -> JobRef:
+        if request.shot.kind == "avatar":
+            return await self._submit_avatar(request)
         rendered = request.rendered
         body: dict[str, Any] = {
             "model_name": rendered.model, "prompt": rendered.prompt, "mode": rendered.params.get("mode", "std"),

@@ -16,6 +16,8 @@ _known: dict[str, tuple[str, str | None]] = {
     "veo": ("skureel.providers.veo:VeoProvider", None),
     "minimax": ("skureel.providers.minimax:MinimaxProvider", None),
     "luma": ("skureel.providers.luma:LumaProvider", None),
+    "heygen": ("skureel.providers.heygen:HeygenProvider", None),
+    "did": ("skureel.providers.did:DidProvider", None),
 }
 known_implementations = MappingProxyType(_known)
 _loaded: dict[str, type[Provider]] = {}

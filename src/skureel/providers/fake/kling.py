@@ -61,15 +61,21 @@ def create_app(vendor: FakeVendor, access_key: str = "ak-test", secret_key: str 
         if denied:
             return denied
         body = await request.json()
+        if kind == "avatar/image2video":
+            if not body.get("image") or not (body.get("sound_file") or body.get("audio_id")):
+                return envelope(1201, "image and one of sound_file or audio_id are required", status=400)
+            if body.get("sound_file") and body.get("audio_id"):
+                return envelope(1201, "give sound_file or audio_id, not both", status=400)
+            body.setdefault("duration", "5")
         if body.get("model_name", "kling-v1") not in MODELS:
             return envelope(1201, f"model_name {body.get('model_name')!r} is invalid", status=400)
         if str(body.get("duration", "5")) not in ("5", "10") or not isinstance(body.get("duration", "5"), str):
             return envelope(1201, "duration must be the string '5' or '10'", status=400)
         if len(body.get("prompt", "")) > 2500 or len(body.get("negative_prompt", "")) > 2500:
             return envelope(1201, "prompt is longer than 2500 characters", status=400)
-        if kind == "image2video" and not (body.get("image") or body.get("image_tail")):
+        if kind.endswith("image2video") and not (body.get("image") or body.get("image_tail")):
             return envelope(1201, "image or image_tail is required", status=400)
-        if kind == "image2video" and str(body.get("image", "")).startswith("data:"):
+        if kind.endswith("image2video") and str(body.get("image", "")).startswith("data:"):
             return envelope(1201, "image must be a URL or raw base64 without a data: prefix", status=400)
         control = body.get("camera_control")
         if control and control.get("type") == "simple":
@@ -117,7 +123,7 @@ def create_app(vendor: FakeVendor, access_key: str = "ak-test", secret_key: str 
             return await create(request, kind)
         return endpoint
 
-    for kind in ("image2video", "text2video"):
+    for kind in ("image2video", "text2video", "avatar/image2video"):
         app.add_api_route(f"/v1/videos/{kind}", creator(kind), methods=["POST"])
         app.add_api_route(f"/v1/videos/{kind}/{{ident}}", query, methods=["GET"])
     return app

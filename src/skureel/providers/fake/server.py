@@ -18,15 +18,17 @@ FAKE_CREDENTIALS: dict[str, dict[str, str]] = {
     "fal": {"FAL_KEY": "fal-test"}, "replicate": {"REPLICATE_API_TOKEN": "r8-test"},
     "runway": {"RUNWAYML_API_SECRET": "rw-test"}, "veo": {"GEMINI_API_KEY": "gemini-test"},
     "minimax": {"MINIMAX_API_KEY": "mm-test"}, "luma": {"LUMA_AGENTS_API_KEY": "luma-test"},
+    "heygen": {"HEYGEN_API_KEY": "hg-test"}, "did": {"DID_API_KEY": "did-test"},
 }
 
 
 def build_app(name: str, vendor: FakeVendor) -> FastAPI:
-    from skureel.providers.fake import kling, simple
+    from skureel.providers.fake import avatars, kling, simple
 
     factories: dict[str, Callable[[FakeVendor], FastAPI]] = {
         "kling": kling.create_app, "fal": simple.fal_app, "replicate": simple.replicate_app, "runway": simple.runway_app,
         "veo": simple.veo_app, "minimax": simple.minimax_app, "luma": simple.luma_app,
+        "heygen": avatars.heygen_app, "did": avatars.did_app,
     }
     if name not in factories:
         raise ValueError(f"no fake for {name!r}; fakes exist for {', '.join(factories)}")
