@@ -31,10 +31,11 @@ from skureel.tasks import (
 async def catalog_refresh(catalog: str, brand_kit: str, providers: list[str] | None = None,
                           formats: list[str] | None = None, out: str = "out/run", max_spend: float | None = None,
                           only: list[str] | None = None, dry_run: bool = False, review: bool = False,
-                          prune: bool = False, quality: str = "final") -> dict[str, Any]:
+                          prune: bool = False, quality: str = "final",
+                          languages: list[str] | None = None) -> dict[str, Any]:
     request = RunRequest(catalog=catalog, brand_kit=brand_kit, providers=providers or ["local"],
                          formats=formats or ["9x16", "4x5", "1x1", "16x9"], out=out, max_spend=max_spend,
-                         only=only or [], dry_run=dry_run, prune=prune, quality=quality)
+                         only=only or [], dry_run=dry_run, prune=prune, quality=quality, languages=languages or [])
     run = prepare_task(request)
     if dry_run:
         return {"dry_run": True, "estimate_usd": run.estimate_usd, "skus": [w.product.sku for w in run.work],

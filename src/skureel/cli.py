@@ -280,6 +280,7 @@ def run(
     dry_run: Annotated[bool, typer.Option(help="plan and price without generating")] = False,
     prune: Annotated[bool, typer.Option(help="remove clips of products that left the catalog")] = False,
     quality: Annotated[str, typer.Option(help="final or draft")] = "final",
+    languages: Annotated[str, typer.Option(help="avatar languages, e.g. en,de (the row supplies script_de)")] = "",
 ) -> None:
     """The whole pipeline through the Prefect flow. Exit 0 all delivered, 1 some SKUs failed, 2 unusable input."""
     import os
@@ -331,7 +332,8 @@ def run(
 
             summary = asyncio.run(flow_fn(catalog=str(catalog), brand_kit=str(brand), providers=providers,
                                           formats=wanted, out=out, max_spend=max_spend, only=only or [],
-                                          dry_run=dry_run, prune=prune, quality=quality))
+                                          dry_run=dry_run, prune=prune, quality=quality,
+                                          languages=[x.strip() for x in languages.split(",") if x.strip()]))
         except UnusableInput as exc:
             bar.stop()
             fail(str(exc))

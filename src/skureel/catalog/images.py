@@ -18,7 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from skureel.domain import ImageAsset, SkureelError
 from skureel.settings import Settings
 
-ALLOWED_FORMATS = ["JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO"]
+ALLOWED_FORMATS = ["JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"]
 
 
 class ImageProblem(SkureelError):
@@ -124,10 +124,10 @@ class ImageCache:
         if meta.exists() and target.exists():
             asset = ImageAsset.model_validate_json(meta.read_text())
             return asset.model_copy(update={"source": ref})
+        image = decode(data, ref, self.settings.image_max_pixels)  # validates first: a bad file never gets further
         with Image.open(io.BytesIO(data)) as probe_img:
             original_format = probe_img.format or "unknown"
             had_alpha = probe_img.mode in ("RGBA", "LA", "PA") or "transparency" in probe_img.info
-        image = decode(data, ref, self.settings.image_max_pixels)
         fingerprint = hashlib.sha256(image.tobytes()).hexdigest()[:32]
         tmp = target.with_suffix(f".{os.getpid()}.tmp.png")
         image.save(tmp, compress_level=1)

@@ -81,13 +81,23 @@ class PresenterLayer:
             warped = cv2.warpAffine(self.sprite.rgba, local, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR)
             composite_premultiplied(frame, warped, x0, y0)
         spoken = t - LEAD_S
-        for ci, chunk in enumerate(self.chunks):
-            if chunk[0].start_s - 0.05 <= spoken < chunk[-1].end_s + 0.25 or (ci == len(self.chunks) - 1 and spoken >= chunk[0].start_s):
-                wi = next((i for i, w in enumerate(chunk) if w.start_s <= spoken < w.end_s), -1)
-                composite_premultiplied(frame, self._caption(ci, wi), self.caption_box[0], self.caption_box[1])
-                if wi >= 0:
-                    self.caption_times.append((t, t, chunk[wi].text))
+        chosen: tuple[int, int] | None = None
+        for ci, chunk in enumerate(self.chunks):  # the chunk holding the word being spoken wins
+            for wi, word in enumerate(chunk):
+                if word.start_s <= spoken < word.end_s:
+                    chosen = (ci, wi)
+                    break
+            if chosen:
                 break
+        if chosen is None:  # between words: keep the last caption a moment, highlight nothing
+            for ci, chunk in enumerate(self.chunks):
+                if chunk[0].start_s - 0.05 <= spoken < chunk[-1].end_s + 0.25:
+                    chosen = (ci, -1)
+        if chosen is not None:
+            ci, wi = chosen
+            composite_premultiplied(frame, self._caption(ci, wi), self.caption_box[0], self.caption_box[1])
+            if wi >= 0:
+                self.caption_times.append((t, t, self.chunks[ci][wi].text))
 
 
 def voice_track(speech: Speech, music: np.ndarray | None, total_s: float) -> np.ndarray:
