@@ -195,5 +195,14 @@ def finalize(run: RunPlan, outcomes: list[SkuOutcome], spend_usd: float = 0.0,
         tmp.parent.mkdir(parents=True, exist_ok=True)
         write_table(tmp, ["file", "row", "column", "sku", "reason"], errors)
         target.put_file(tmp, "errors.csv")
+    if run.settings.webhook_url:
+        from skureel.publish.webhook import notify
+
+        problem = notify(run.settings.webhook_url, run.settings.webhook_secret, {
+            "event": "skureel.run.published", "summary": summary, "manifest": target.uri("manifest.json"),
+            "deliverables": [{k: r.get(k) for k in ("sku", "shot", "format", "uri", "sha256", "status", "version",
+                                                    "content_key", "tags")} for r in rows]})
+        if problem:
+            failures.append({"sku": "", "shot": "", "reason": problem})
     summary["failures"] = failures
     return summary
