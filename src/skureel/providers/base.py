@@ -103,6 +103,13 @@ class Provider:
         self.credentials = credentials
         self.base_url = (base_url or os.environ.get(f"SKUREEL_{self.name.upper()}_BASE_URL") or self.default_base_url).rstrip("/")
 
+    def key(self, *names: str) -> str:
+        """The first credential set among `names` (vendors' own variable names); one clear line if none is."""
+        for name in names:
+            if self.credentials.get(name):
+                return self.credentials[name]
+        raise MissingCredentials(self.name, f"set {' or '.join(names)}")
+
     @property
     def capabilities(self) -> Capabilities:
         return CAPABILITIES[self.name]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from skureel.providers.base import JobFailed, JobRef, JobRequest, JobState, MissingCredentials, Provider
+from skureel.providers.base import JobFailed, JobRef, JobRequest, JobState, Provider
 
 _STATUS = {"created": "queued", "started": "running", "done": "succeeded", "error": "failed", "rejected": "failed"}
 _VOICES = {"en": "en-US-JennyNeural", "de": "de-DE-KatjaNeural", "fr": "fr-FR-DeniseNeural"}
@@ -15,10 +15,7 @@ class DidProvider(Provider):
     default_base_url = "https://api.d-id.com"
 
     def _headers(self) -> dict[str, str]:
-        key = self.credentials.get("DID_API_KEY")
-        if not key:
-            raise MissingCredentials(self.name, "set DID_API_KEY")
-        return {"Authorization": f"Basic {key}"}
+        return {"Authorization": f"Basic {self.key('DID_API_KEY')}"}
 
     async def submit(self, request: JobRequest) -> JobRef:
         if not request.image:

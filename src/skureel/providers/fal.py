@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from skureel.providers.base import JobFailed, JobRef, JobRequest, JobState, MissingCredentials, Provider
+from skureel.providers.base import JobFailed, JobRef, JobRequest, JobState, Provider
 
 AVATAR_MODEL = "fal-ai/kling-video/ai-avatar/v2/standard"
 
@@ -15,10 +15,7 @@ class FalProvider(Provider):
     default_base_url = "https://queue.fal.run"
 
     def _headers(self) -> dict[str, str]:
-        key = self.credentials.get("FAL_KEY")
-        if not key:
-            raise MissingCredentials(self.name, "set FAL_KEY")
-        return {"Authorization": f"Key {key}"}
+        return {"Authorization": f"Key {self.key('FAL_KEY')}"}
 
     async def submit(self, request: JobRequest) -> JobRef:
         r = request.rendered

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from skureel.providers.base import JobFailed, JobRef, JobRequest, JobState, MissingCredentials, Provider
+from skureel.providers.base import JobFailed, JobRef, JobRequest, JobState, Provider
 
 _STATUS = {"waiting": "queued", "pending": "queued", "processing": "running", "completed": "succeeded", "failed": "failed"}
 _VOICES = {"en": "1bd001e7e50f421d891986aad5158bc8", "de": "bcd7fa9d8cf04c1bb46b6a7e6e61fba3"}  # HeyGen stock voices
@@ -23,10 +23,7 @@ class HeygenProvider(Provider):
         return self.base_url if self.base_url != self.default_base_url else "https://upload.heygen.com"
 
     def _headers(self) -> dict[str, str]:
-        key = self.credentials.get("HEYGEN_API_KEY")
-        if not key:
-            raise MissingCredentials(self.name, "set HEYGEN_API_KEY")
-        return {"X-Api-Key": key}
+        return {"X-Api-Key": self.key("HEYGEN_API_KEY")}
 
     def _data(self, response: Any) -> dict[str, Any]:
         if response.status_code != 200:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from skureel.providers.base import JobRef, JobRequest, JobState, MissingCredentials, Provider
+from skureel.providers.base import JobRef, JobRequest, JobState, Provider
 
 _STATUS = {"queued": "queued", "processing": "running", "completed": "succeeded", "failed": "failed"}
 
@@ -15,10 +15,7 @@ class LumaProvider(Provider):
     default_base_url = "https://agents.lumalabs.ai"
 
     def _headers(self) -> dict[str, str]:
-        key = self.credentials.get("LUMA_AGENTS_API_KEY")
-        if not key:
-            raise MissingCredentials(self.name, "set LUMA_AGENTS_API_KEY")
-        return {"Authorization": f"Bearer {key}"}
+        return {"Authorization": f"Bearer {self.key('LUMA_AGENTS_API_KEY')}"}
 
     async def submit(self, request: JobRequest) -> JobRef:
         r = request.rendered

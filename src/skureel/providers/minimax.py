@@ -26,10 +26,7 @@ class MinimaxProvider(Provider):
     default_base_url = "https://api.minimax.io"
 
     def _headers(self) -> dict[str, str]:
-        key = self.credentials.get("MINIMAX_API_KEY")
-        if not key:
-            raise MissingCredentials(self.name, "set MINIMAX_API_KEY")
-        return {"Authorization": f"Bearer {key}"}
+        return {"Authorization": f"Bearer {self.key('MINIMAX_API_KEY')}"}
 
     def _check(self, response: Any) -> dict[str, Any]:
         if response.status_code != 200:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from skureel.providers.base import JobRef, JobRequest, JobState, MissingCredentials, Provider
+from skureel.providers.base import JobRef, JobRequest, JobState, Provider
 
 _STATUS = {"starting": "queued", "processing": "running", "succeeded": "succeeded", "failed": "failed",
            "canceled": "failed", "aborted": "failed"}
@@ -16,10 +16,7 @@ class ReplicateProvider(Provider):
     default_base_url = "https://api.replicate.com"
 
     def _headers(self) -> dict[str, str]:
-        token = self.credentials.get("REPLICATE_API_TOKEN")
-        if not token:
-            raise MissingCredentials(self.name, "set REPLICATE_API_TOKEN")
-        return {"Authorization": f"Bearer {token}"}
+        return {"Authorization": f"Bearer {self.key('REPLICATE_API_TOKEN')}"}
 
     def _input(self, request: JobRequest) -> dict[str, Any]:
         r = request.rendered

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from skureel.providers.base import JobRef, JobRequest, JobState, MissingCredentials, Provider
+from skureel.providers.base import JobRef, JobRequest, JobState, Provider
 
 VERSION = "2024-11-06"
 _STATUS = {"PENDING": "queued", "THROTTLED": "queued", "RUNNING": "running", "SUCCEEDED": "succeeded",
@@ -18,10 +18,7 @@ class RunwayProvider(Provider):
     default_base_url = "https://api.dev.runwayml.com"
 
     def _headers(self) -> dict[str, str]:
-        key = self.credentials.get("RUNWAYML_API_SECRET")
-        if not key:
-            raise MissingCredentials(self.name, "set RUNWAYML_API_SECRET")
-        return {"Authorization": f"Bearer {key}", "X-Runway-Version": VERSION}
+        return {"Authorization": f"Bearer {self.key('RUNWAYML_API_SECRET')}", "X-Runway-Version": VERSION}
 
     async def submit(self, request: JobRequest) -> JobRef:
         r = request.rendered

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from skureel.providers.base import JobRef, JobRequest, JobState, MissingCredentials, OutOfCredit, Provider, RateLimited
+from skureel.providers.base import JobRef, JobRequest, JobState, OutOfCredit, Provider, RateLimited
 
 
 class VeoProvider(Provider):
@@ -16,10 +16,7 @@ class VeoProvider(Provider):
     default_base_url = "https://generativelanguage.googleapis.com"
 
     def _headers(self) -> dict[str, str]:
-        key = self.credentials.get("GEMINI_API_KEY") or self.credentials.get("GOOGLE_API_KEY")
-        if not key:
-            raise MissingCredentials(self.name, "set GEMINI_API_KEY (or GOOGLE_API_KEY)")
-        return {"x-goog-api-key": key}
+        return {"x-goog-api-key": self.key("GEMINI_API_KEY", "GOOGLE_API_KEY")}
 
     def download_headers(self) -> dict[str, str]:
         return self._headers()
