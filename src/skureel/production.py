@@ -163,7 +163,7 @@ def produce_sku(work: SkuWork) -> SkuOutcome:
                     assert hosted is not None
                     result = compose_clip(Path(hosted["path"]), hosted.get("product_box"), float(hosted["duration_s"]),
                                           fmt, brand, overlay_for(product, brand), out, quality=work.quality,
-                                          metadata=metadata)
+                                          metadata=metadata, speech=_own_speech(shot, provider, brand))
             except (OSError, ValueError, av.FFmpegError) as exc:
                 outcome.failures.append({"sku": product.sku, "shot": shot.shot_id, "format": fmt,
                                          "reason": f"render failed: {type(exc).__name__}: {exc}"})
@@ -194,6 +194,19 @@ def produce_sku(work: SkuWork) -> SkuOutcome:
             outcome.composed.append(Composed(sku=product.sku, shot_id=shot.shot_id, format=fmt, path=str(out),
                                              poster=str(poster), row=row))
     return outcome
+
+
+def _own_speech(shot: ShotSpec, provider: str, brand: BrandKit) -> Any:
+    """Kling and fal avatars speak the audio we sent: synthesize it again (deterministic) for caption timings."""
+    if shot.kind != "avatar" or provider not in ("kling", "fal") or not shot.audio.voice_over:
+        return None
+    from skureel.avatar_local import voice_for
+    from skureel.speech import SpeechUnavailable, synthesize
+
+    try:
+        return synthesize(shot.audio.voice_over, voice_for(shot.language, brand.voice))
+    except SpeechUnavailable:
+        return None
 
 
 def _min_margin(boxes: list[tuple[float, float, float, float]], width: int, height: int) -> float:

@@ -18,7 +18,9 @@ from skureel.render.encode import encode_mp4
 from skureel.render.frames import RenderPlan, SceneRenderer, end_card_frames, overlay_patches
 from skureel.render.layout import layout_for
 from skureel.render.overlays import OverlayText, draw_end_card, draw_overlay
+from skureel.render.presenter import CaptionLayer
 from skureel.render.probe import ProbeResult, probe
+from skureel.speech import Speech
 
 FPS = 30
 
@@ -99,7 +101,7 @@ def clip_seconds(path: Path) -> float:
 
 def compose_clip(clip: Path, product_box: tuple[float, float, float, float] | None, seconds: float, format_name: str,
                  brand: BrandKit, text: OverlayText, out: Path, *, quality: str = "final",
-                 metadata: dict[str, str] | None = None) -> ProbeResult:
+                 metadata: dict[str, str] | None = None, speech: Speech | None = None) -> ProbeResult:
     """A hosted provider's base clip reframed into one format with the same overlays, end card and audio rules."""
     fmt = format_preset(format_name, brand.safe_zone_overrides)
     layout = layout_for(fmt)
@@ -110,6 +112,11 @@ def compose_clip(clip: Path, product_box: tuple[float, float, float, float] | No
                       end_card=draw_end_card(fmt, layout, brand))
     patches = overlay_patches(draw_overlay(fmt, layout, brand, text))
     source = ClipReframer(clip, fmt.width, fmt.height, FPS, seconds, product_box)
+    captions = None
+    if speech is not None:  # an avatar spoken with our own voice: captions follow its word timings
+        px0, py0, px1, py1 = layout.product
+        band = int((py1 - py0) * 0.16)
+        captions = CaptionLayer((layout.safe[0], py1 - band, layout.safe[2], py1), speech, brand, lead_s=0.0)
     total = plan.total_frames / FPS
     provider_audio = decode_audio(clip)
     track = normalise(fit_length(provider_audio, total)) if provider_audio is not None and np.abs(provider_audio).max() > 1e-4 \
@@ -119,6 +126,8 @@ def compose_clip(clip: Path, product_box: tuple[float, float, float, float] | No
         last = None
         for i, frame in enumerate(source.frames()):
             frame = frame.copy()
+            if captions is not None:
+                captions(frame, i / FPS)
             opacity = min(1.0, max(0.0, (i - 6) / 18))
             for patch in patches:
                 patch.draw(frame, opacity)

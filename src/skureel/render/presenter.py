@@ -26,15 +26,11 @@ def caption_chunks(words: list[Word], size: int = 4) -> list[list[Word]]:
     return [words[i : i + size] for i in range(0, len(words), size)]
 
 
-class PresenterLayer:
-    """Draws the presenter sprite and the current caption, with the spoken word highlighted."""
+class CaptionLayer:
+    """Word-by-word captions: the current chunk of words, the one being spoken highlighted."""
 
-    def __init__(self, presenter_rgba: np.ndarray, mask: np.ndarray, bbox: tuple[int, int, int, int],
-                 region: Box, caption_box: Box, speech: Speech, brand: BrandKit, lighting: LightingSpec) -> None:
-        bw, bh = bbox[2] - bbox[0], bbox[3] - bbox[1]
-        scale = min((region[2] - region[0]) / bw, (region[3] - region[1]) / bh) * 0.92
-        self.sprite = build_sprite(presenter_rgba, mask, bbox, scale, lighting)
-        self.region, self.caption_box, self.brand = region, caption_box, brand
+    def __init__(self, caption_box: Box, speech: Speech, brand: BrandKit, lead_s: float = LEAD_S) -> None:
+        self.caption_box, self.brand, self.lead_s = caption_box, brand, lead_s
         self.chunks = caption_chunks(speech.words)
         self.cache: dict[tuple[int, int], np.ndarray] = {}
         self.caption_times: list[tuple[float, float, str]] = []  # (start, end, highlighted word) as drawn
@@ -65,22 +61,7 @@ class PresenterLayer:
         return self.cache[key]
 
     def __call__(self, frame: np.ndarray, t: float) -> None:
-        # the presenter breathes: a slow scale and drift, in float precision
-        sx, sy = self.sprite.centre
-        rx0, ry0, rx1, ry1 = self.region
-        zoom = 1.0 + 0.006 * t  # never stops, so no stretch of frames is frozen
-        cx, cy = (rx0 + rx1) / 2 + 2.5 * math.sin(t * 0.7), (ry0 + ry1) / 2 + 3 * math.sin(t * 0.9)
-        matrix = np.array([[zoom, 0, cx - zoom * sx], [0, zoom, cy - zoom * sy]], dtype=np.float32)
-        h, w = self.sprite.rgba.shape[:2]
-        x0, y0 = int(max(0, cx - zoom * sx - 2)), int(max(0, cy - zoom * sy - 2))
-        x1, y1 = int(min(frame.shape[1], cx + zoom * (w - sx) + 2)), int(min(frame.shape[0], cy + zoom * (h - sy) + 2))
-        if x1 > x0 and y1 > y0:
-            local = matrix.copy()
-            local[0, 2] -= x0
-            local[1, 2] -= y0
-            warped = cv2.warpAffine(self.sprite.rgba, local, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR)
-            composite_premultiplied(frame, warped, x0, y0)
-        spoken = t - LEAD_S
+        spoken = t - self.lead_s
         chosen: tuple[int, int] | None = None
         for ci, chunk in enumerate(self.chunks):  # the chunk holding the word being spoken wins
             for wi, word in enumerate(chunk):
@@ -98,6 +79,36 @@ class PresenterLayer:
             composite_premultiplied(frame, self._caption(ci, wi), self.caption_box[0], self.caption_box[1])
             if wi >= 0:
                 self.caption_times.append((t, t, self.chunks[ci][wi].text))
+
+
+class PresenterLayer(CaptionLayer):
+    """Draws the presenter sprite, then the captions."""
+
+    def __init__(self, presenter_rgba: np.ndarray, mask: np.ndarray, bbox: tuple[int, int, int, int],
+                 region: Box, caption_box: Box, speech: Speech, brand: BrandKit, lighting: LightingSpec) -> None:
+        super().__init__(caption_box, speech, brand)
+        bw, bh = bbox[2] - bbox[0], bbox[3] - bbox[1]
+        scale = min((region[2] - region[0]) / bw, (region[3] - region[1]) / bh) * 0.92
+        self.sprite = build_sprite(presenter_rgba, mask, bbox, scale, lighting)
+        self.region = region
+
+    def __call__(self, frame: np.ndarray, t: float) -> None:
+        # the presenter breathes: a slow scale and drift, in float precision
+        sx, sy = self.sprite.centre
+        rx0, ry0, rx1, ry1 = self.region
+        zoom = 1.0 + 0.006 * t  # never stops, so no stretch of frames is frozen
+        cx, cy = (rx0 + rx1) / 2 + 2.5 * math.sin(t * 0.7), (ry0 + ry1) / 2 + 3 * math.sin(t * 0.9)
+        matrix = np.array([[zoom, 0, cx - zoom * sx], [0, zoom, cy - zoom * sy]], dtype=np.float32)
+        h, w = self.sprite.rgba.shape[:2]
+        x0, y0 = int(max(0, cx - zoom * sx - 2)), int(max(0, cy - zoom * sy - 2))
+        x1, y1 = int(min(frame.shape[1], cx + zoom * (w - sx) + 2)), int(min(frame.shape[0], cy + zoom * (h - sy) + 2))
+        if x1 > x0 and y1 > y0:
+            local = matrix.copy()
+            local[0, 2] -= x0
+            local[1, 2] -= y0
+            warped = cv2.warpAffine(self.sprite.rgba, local, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR)
+            composite_premultiplied(frame, warped, x0, y0)
+        super().__call__(frame, t)
 
 
 def voice_track(speech: Speech, music: np.ndarray | None, total_s: float) -> np.ndarray:
