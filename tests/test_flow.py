@@ -170,3 +170,13 @@ def test_killed_run_with_a_hosted_job_in_flight_never_pays_twice(run_env: dict[s
     assert len(data["deliverables"]) == 4 and {r["provider"] for r in data["deliverables"]} == {"kling"}
     listed = {Path(r["uri"]).resolve() for r in data["deliverables"]}
     assert listed == {p.resolve() for p in (out / "clips").rglob("*.mp4")}
+
+
+def test_dry_run_plans_and_prices_without_rendering(run_env: dict[str, str], tmp_path: Path) -> None:
+    catalog = write_catalog(tmp_path / "cat.xlsx", sample_rows(tmp_path))
+    out = tmp_path / "out"
+    result = skureel(["run", str(catalog), "--brand", str(AURORA), "--out", str(out), "--provider", "kling",
+                      "--dry-run"], run_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 SKUs would be produced" in result.stdout and "$0.70" in result.stdout
+    assert not (out / "clips").exists()
