@@ -62,7 +62,9 @@ async def soak(name: str, skus: int, latency: float, folder: Path) -> str:
         with ledger.engine.connect() as conn:
             from sqlalchemy import text
 
-            reached = conn.execute(text("SELECT count(*) FROM jobs WHERE state NOT IN ('intent')")).scalar()
+            # content keys the vendor created a job for: a job id came back, or the answer was lost (unknown)
+            reached = conn.execute(text("SELECT count(*) FROM jobs WHERE provider_job_id IS NOT NULL "
+                                        "OR state = 'unknown'")).scalar()
         paid = len(server.vendor.paid)
         ideal = skus / concurrency * latency
         return (f"{name:9} done {done}/{skus}, reported {skus - done} {dict(reasons.most_common(4))}; paid {paid} "

@@ -10,7 +10,8 @@ import asyncio
 import io
 import threading
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -100,15 +101,22 @@ def image_payload(hero: Prepared | None) -> tuple[bytes | None, tuple[float, flo
     """JPEG on white, at most 2048 px: accepted by every vendor (Kling takes jpg/png only)."""
     if hero is None:
         return None, None
-    image = Image.open(hero.asset.path).convert("RGBA")
+    x0, y0, x1, y1 = hero.cutout.bbox
+    w, h = hero.asset.width, hero.asset.height
+    return _jpeg(hero.asset.path, hero.asset.sha256), (x0 / w, y0 / h, x1 / w, y1 / h)
+
+
+@lru_cache(maxsize=256)
+def _jpeg(path: str, sha256: str) -> bytes:
+    """Encoded once per image (the cache key includes its content hash), not once per job."""
+    del sha256
+    image = Image.open(path).convert("RGBA")
     background = Image.new("RGBA", image.size, (255, 255, 255, 255))
     rgb = Image.alpha_composite(background, image).convert("RGB")
     rgb.thumbnail((2048, 2048))
     out = io.BytesIO()
     rgb.save(out, format="JPEG", quality=92)
-    x0, y0, x1, y1 = hero.cutout.bbox
-    w, h = hero.asset.width, hero.asset.height
-    return out.getvalue(), (x0 / w, y0 / h, x1 / w, y1 / h)
+    return out.getvalue()
 
 
 def speech_wav(text: str, voice: str) -> bytes:
@@ -191,6 +199,49 @@ class _BudgetReached(Exception):
     pass
 
 
+class _Slot:
+    """One of the provider's concurrency slots: the local semaphore and the Prefect global limit together."""
+
+    def __init__(self, ctx: HostedContext, name: str) -> None:
+        self.ctx, self.name = ctx, name
+        self.limit: AbstractAsyncContextManager[None] | None = None
+
+    async def __aenter__(self) -> _Slot:
+        await self.ctx.semaphores[self.name].acquire()
+        self.limit = self.ctx.limit(self.name)
+        try:
+            await self.limit.__aenter__()
+        except BaseException:
+            self.ctx.semaphores[self.name].release()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            if self.limit is not None:
+                await self.limit.__aexit__(None, None, None)
+        finally:
+            self.ctx.semaphores[self.name].release()
+
+
+async def _submit_freeing_slot(adapter: Provider, request: JobRequest, ctx: HostedContext, slot: AsyncExitStack,
+                               attempts: int = 6) -> JobRef:
+    """Submit; on a transient refusal give the slot back while waiting (others may use it), then retry."""
+    import random
+
+    for attempt in range(attempts):
+        try:
+            return await adapter.submit(request)
+        except Transient as exc:
+            if attempt == attempts - 1:
+                raise
+            await slot.aclose()
+            delay = exc.retry_after if exc.retry_after is not None else min(30.0, ctx.retry_base_s * 2**attempt)
+            await asyncio.sleep(delay * (0.75 + 0.5 * random.random()))
+            await slot.enter_async_context(_Slot(ctx, adapter.name))
+    raise AssertionError("unreachable")
+
+
 async def _run_on(name: str, request: JobRequest, cost: float, box: tuple[float, float, float, float] | None,
                   ctx: HostedContext, sku: str) -> dict[str, Any]:
     ledger = ctx.ledger
@@ -209,13 +260,15 @@ async def _run_on(name: str, request: JobRequest, cost: float, box: tuple[float,
         ledger.update_job(key, state="intent", provider_job_id=None)
         row = ledger.job(key) or row
     adapter = ctx.adapter(name)
-    async with ctx.semaphores[name], ctx.limit(name):
+    async with AsyncExitStack() as slot:
+        await slot.enter_async_context(_Slot(ctx, name))
         ref: JobRef | None = None
         if row.get("provider_job_id"):
             ref = JobRef(provider=name, job_id=row["provider_job_id"], content_key=key,
                          extra=_json(row.get("info")).get("ref_extra", {}))
         elif row["state"] in ("submitting", "unknown"):
-            ref = await adapter.recover(request)  # an earlier attempt may have created it: never pay twice
+            # an earlier attempt may have created it: look it up (lookups are free, so retried), never pay twice
+            ref = await with_retries(lambda: adapter.recover(request), base_s=ctx.retry_base_s)  # type: ignore[assignment]
             if ref is None:
                 raise UnknownOutcome(name, "an earlier submission may have been created but cannot be looked up; "
                                            "check the vendor's dashboard before rerunning")
@@ -224,9 +277,9 @@ async def _run_on(name: str, request: JobRequest, cost: float, box: tuple[float,
                 raise _BudgetReached()
             ledger.update_job(key, state="submitting", attempts=int(row.get("attempts") or 0) + 1)
             try:
-                ref = await with_retries(lambda: adapter.submit(request), base_s=ctx.retry_base_s)  # type: ignore[assignment]
+                ref = await _submit_freeing_slot(adapter, request, ctx, slot)
             except UnknownOutcome as exc:
-                ref = await adapter.recover(request)
+                ref = await with_retries(lambda: adapter.recover(request), base_s=ctx.retry_base_s)  # type: ignore[assignment]
                 if ref is None:
                     ledger.update_job(key, state="unknown", error=exc.reason)
                     raise UnknownOutcome(name, f"{exc.reason}; {name} offers no way to look the job up, so it was not "

@@ -92,6 +92,8 @@ class Ledger:
             def _pragmas(conn: Any, _record: Any) -> None:  # WAL: readers never block the writer
                 cursor = conn.cursor()
                 cursor.execute("PRAGMA journal_mode=WAL")
+                # WAL + NORMAL: a killed process loses nothing committed; only a power cut may lose the last commits
+                cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.execute("PRAGMA busy_timeout=30000")
                 cursor.close()
         metadata.create_all(self.engine)

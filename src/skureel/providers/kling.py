@@ -70,7 +70,7 @@ class KlingProvider(Provider):
         if code == 0:
             return
         if code in (1302, 1303):
-            raise RateLimited(self.name, message, code=str(code), retry_after=2.0)
+            raise RateLimited(self.name, message, code=str(code))  # no Retry-After: exponential backoff from >= 1 s
         if code in (1101, 1102):
             raise OutOfCredit(self.name, message, code=str(code))
         if code in (1300, 1301):

@@ -37,7 +37,7 @@ class MinimaxProvider(Provider):
         if code == 0:
             return data
         if code == 1002:
-            raise RateLimited(self.name, message, code=str(code), retry_after=3.0)
+            raise RateLimited(self.name, message, code=str(code))
         if code == 1008:
             raise OutOfCredit(self.name, message, code=str(code))
         if code in (1026, 1027):

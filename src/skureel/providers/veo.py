@@ -47,7 +47,7 @@ class VeoProvider(Provider):
         if status == "RESOURCE_EXHAUSTED":
             if "billing" in message.lower() or "credit" in message.lower():
                 return OutOfCredit(self.name, message, code=status)
-            return RateLimited(self.name, message, code=status, retry_after=5.0)
+            return RateLimited(self.name, message, code=status)
         return self.http_error(response, message)
 
     async def poll(self, ref: JobRef) -> JobState:
