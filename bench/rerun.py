@@ -19,7 +19,9 @@ EMPTY = "from prefect import flow\n@flow\ndef empty():\n    return 1\nempty()\n"
 
 def timed(cmd: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+    if done.returncode not in (0,):
+        raise SystemExit(f"{' '.join(cmd[:4])} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
     return time.perf_counter() - start
 
 

@@ -288,6 +288,8 @@ def run(
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # a fresh PREFECT_HOME migrates its database first (~12 s here): Prefect's 20 s default is too tight on 2 cores
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     providers = _provider_list(provider)
     wanted = _format_list(formats)
     if quality not in ("final", "draft"):
@@ -366,3 +368,12 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - a bug or an outage, not the user's input: keep the details, say one line
+        import tempfile
+        import traceback
+
+        report = Path(tempfile.gettempdir()) / "skureel-last-error.log"
+        report.write_text(traceback.format_exc(), encoding="utf-8")
+        err.print(f"[bold red]error:[/] unexpected {type(exc).__name__}: {str(exc)[:300]} (details: {report})",
+                  highlight=False)
+        sys.exit(1)

@@ -225,7 +225,7 @@ class _Slot:
 
 
 async def _submit_freeing_slot(adapter: Provider, request: JobRequest, ctx: HostedContext, slot: AsyncExitStack,
-                               attempts: int = 6) -> JobRef:
+                               attempts: int = 8) -> JobRef:
     """Submit; on a transient refusal give the slot back while waiting (others may use it), then retry."""
     import random
 
@@ -273,6 +273,8 @@ async def _run_on(name: str, request: JobRequest, cost: float, box: tuple[float,
                 raise UnknownOutcome(name, "an earlier submission may have been created but cannot be looked up; "
                                            "check the vendor's dashboard before rerunning")
         if ref is None:
+            if name in ctx.exhausted:  # ran out of credit while this job waited for a slot: submit nothing more
+                raise OutOfCredit(name, f"not submitted: {ctx.exhausted[name]} earlier in this run")
             if not ctx.budget.reserve(cost):
                 raise _BudgetReached()
             ledger.update_job(key, state="submitting", attempts=int(row.get("attempts") or 0) + 1)

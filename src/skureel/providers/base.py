@@ -145,7 +145,7 @@ class Provider:
 
     def http_error(self, response: httpx.Response, message: str | None = None) -> ProviderError:
         """Plain-HTTP vendors: map status codes onto the tree (adapters branch on vendor codes first)."""
-        text = message or response.text[:300]
+        text = message or _vendor_message(response)
         retry = retry_after_seconds(response)
         if response.status_code == 429:
             return RateLimited(self.name, text, code="429", retry_after=retry)
@@ -194,6 +194,22 @@ def verify_video(data: bytes, provider: str) -> None:
             next(container.decode(video=0))
     except (av.FFmpegError, StopIteration) as exc:
         raise JobFailed(provider, f"result does not decode as video ({type(exc).__name__})") from exc
+
+
+def _vendor_message(response: httpx.Response) -> str:
+    """The human part of a vendor's error body ({"detail": ...}, {"error": {"message": ...}}), else the raw text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(body, dict):
+        for key in ("detail", "message", "error", "description"):
+            value = body.get(key)
+            if isinstance(value, dict):
+                value = value.get("message") or value.get("description")
+            if isinstance(value, str) and value:
+                return value[:300]
+    return response.text[:300]
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
