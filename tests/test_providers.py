@@ -172,3 +172,23 @@ def test_avatar_adapters_deliver_with_pay_once(name: str, faults: str, context_f
             assert stats["paid"] == stats["distinct"]
         for r in results:
             assert r.failure is None or any(w in r.failure for w in ("fail", "not resubmitted", "error", "rendering")), r.failure
+
+
+def test_kling_lip_sync_of_an_existing_clip() -> None:
+    from skureel.providers.base import JobState
+    from skureel.providers.polling import wait_for
+
+    async def go(server: FakeServer, dest: Path) -> Path:
+        async with httpx.AsyncClient() as client:
+            adapter = KlingProvider(client, server.credentials, base_url=server.url)
+            ref = await adapter.lip_sync("https://example.com/clip.mp4", b"RIFF0000WAVE", "lipsync-key-1")
+            assert ref.extra["endpoint"] == "/v1/videos/advanced-lip-sync"
+            state: JobState = await wait_for(adapter, ref, first_s=0.05, max_interval_s=0.1, deadline_s=30)
+            return await adapter.download(state, dest)
+
+    with FakeServer("kling", latency_s=0.2) as server:
+        out = asyncio.run(go(server, Path(os.environ.get("TMPDIR", "/tmp")) / f"lipsync-{os.getpid()}.mp4"))
+        with av.open(str(out)) as container:
+            assert container.streams.video[0].frames > 0
+        assert server.vendor.paid == ["lipsync-key-1"]
+        out.unlink()

@@ -101,6 +101,29 @@ class KlingProvider(Provider):
         task = _Task.model_validate(envelope.data or {})
         return JobRef(provider=self.name, job_id=task.task_id, content_key=request.content_key, extra={"endpoint": endpoint})
 
+    async def lip_sync(self, video_url: str, audio: bytes, content_key: str, *, start_ms: int = 0) -> JobRef:
+        """Lip-sync an existing clip (one face) to our speech: identify-face, then advanced-lip-sync."""
+        response = await self.send("POST", f"{self.base_url}/v1/videos/identify-face", json={"video_url": video_url},
+                                   headers=self._auth())
+        envelope = self._envelope(response)
+        self._raise_for(response.status_code, envelope)
+        data = envelope.data or {}
+        faces = data.get("face_data") or []
+        if not faces:
+            raise JobFailed(self.name, "no face found in the clip to lip-sync")
+        face = faces[0]
+        duration_ms = int(face.get("end_time", 0)) - int(face.get("start_time", 0))
+        body = {"session_id": data["session_id"], "external_task_id": content_key,
+                "face_choose": [{"face_id": face["face_id"], "sound_file": base64.b64encode(audio).decode(),
+                                 "sound_start_time": 0, "sound_end_time": max(2000, duration_ms),
+                                 "sound_insert_time": start_ms, "sound_volume": 1.0, "original_audio_volume": 0.0}]}
+        endpoint = "/v1/videos/advanced-lip-sync"
+        response = await self.send("POST", self.base_url + endpoint, json=body, headers=self._auth(), create=True)
+        envelope = self._envelope(response)
+        self._raise_for(response.status_code, envelope)
+        task = _Task.model_validate(envelope.data or {})
+        return JobRef(provider=self.name, job_id=task.task_id, content_key=content_key, extra={"endpoint": endpoint})
+
     async def submit(self, request: JobRequest) -> JobRef:
         if request.shot.kind == "avatar":
             return await self._submit_avatar(request)

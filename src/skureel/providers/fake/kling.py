@@ -118,6 +118,40 @@ def create_app(vendor: FakeVendor, access_key: str = "ak-test", secret_key: str 
             return envelope(1203, "task not found", status=404)
         return envelope(0, "SUCCEED", task_data(job))
 
+    sessions: dict[str, dict[str, Any]] = {}
+
+    @app.post("/v1/videos/identify-face")
+    async def identify_face(request: Request) -> Response:
+        denied = auth(request)
+        if denied:
+            return denied
+        body = await request.json()
+        if not (body.get("video_id") or body.get("video_url")):
+            return envelope(1201, "video_id or video_url is required", status=400)
+        session_id = f"sess-{time.time_ns()}"
+        sessions[session_id] = {"video_url": body.get("video_url"), "created": time.time()}
+        return envelope(0, "SUCCEED", {"session_id": session_id, "face_data": [
+            {"face_id": "0", "face_image": "", "start_time": 0, "end_time": 5000}]})
+
+    @app.post("/v1/videos/advanced-lip-sync")
+    async def lip_sync(request: Request) -> Response:
+        denied = auth(request)
+        if denied:
+            return denied
+        body = await request.json()
+        chosen = body.get("face_choose") or []
+        if body.get("session_id") not in sessions or len(chosen) != 1:
+            return envelope(1201, "a valid session_id and exactly one face_choose entry are required", status=400)
+        if not (chosen[0].get("sound_file") or chosen[0].get("audio_id")) or chosen[0].get("face_id") != "0":
+            return envelope(1201, "face_choose needs the face_id and a sound_file or audio_id", status=400)
+        external = body.get("external_task_id") or ""
+        if external and vendor.find(external):
+            return envelope(1201, "external_task_id already exists", status=400)
+        job = vendor.create(external, *size_for("9:16"), None, body, "5")
+        return envelope(0, "SUCCEED", task_data(job))
+
+    app.add_api_route("/v1/videos/advanced-lip-sync/{ident}", query, methods=["GET"])
+
     def creator(kind: str) -> Any:
         async def endpoint(request: Request) -> Response:
             return await create(request, kind)
