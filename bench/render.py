@@ -91,10 +91,8 @@ def main() -> None:
                 a.append(child(X264, str(w), str(h), str(frames), f"{folder}/a.mp4"))
                 b.append(child(SKUREEL, str(PHOTO), fmt, str(ROOT / "brand_kits" / "aurora"), str(cache), str(SECONDS),
                                f"{folder}/b.mp4"))
-            med = {k: statistics.median([r[i] for r in v]) for k, v in (("a", a), ("b", b)) for i in (0, 1)}
             a_wall, a_cpu = statistics.median([r[0] for r in a]), statistics.median([r[1] for r in a])
             b_wall, b_cpu = statistics.median([r[0] for r in b]), statistics.median([r[1] for r in b])
-            del med
             rows[fmt] = {"x264_cpu": a_cpu, "skureel_cpu": b_cpu, "cpu_ratio": b_cpu / a_cpu, "wall_ratio": b_wall / a_wall,
                          "peak_rss_mb": max(r[2] for r in b)}
         w, h = FORMATS["9x16"]

@@ -144,3 +144,13 @@ def test_broken_files_fail_with_one_line(tmp_path: Path, kind: str) -> None:
     result = run_cli("validate", str(path))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and result.stderr.strip().count("\n") <= 1, result.stderr
+
+
+def test_check_images_reports_unusable_images_as_warnings(tmp_path: Path) -> None:
+    (tmp_path / "ok.png").write_bytes(b"not really a png")
+    catalog = tmp_path / "c.csv"
+    catalog.write_text("sku,title,price,image\nA,Mug,5,ok.png\nB,Cup,6,missing.jpg\n")
+    result = run_cli("validate", str(catalog), "--check-images", "--json")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    warnings = json.loads(result.stdout)["warnings"]
+    assert {w["sku"] for w in warnings if w["reason"] == "no usable image"} == {"A", "B"}

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from skureel.domain import SkureelError, UnusableInput
+from skureel.domain import RowIssue, SkureelError, UnusableInput
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Catalog + brand kit in, social product videos out.")
 console = Console()
@@ -62,13 +62,11 @@ def validate(
                     cache.load(product.resolve_image(ref))
                     usable += 1
                 except ImageProblem as exc:
-                    result.issues.append(result.issues[0].__class__(
-                        file=str(catalog), row=product.source_row, column="image", sku=product.sku,
-                        reason=str(exc), severity="warning"))
+                    result.issues.append(RowIssue(file=str(catalog), row=product.source_row, column="image",
+                                                  sku=product.sku, reason=str(exc), severity="warning"))
             if product.images and not usable:
-                result.issues.append(result.issues[0].__class__(
-                    file=str(catalog), row=product.source_row, column="image", sku=product.sku,
-                    reason="no usable image", severity="warning"))
+                result.issues.append(RowIssue(file=str(catalog), row=product.source_row, column="image",
+                                              sku=product.sku, reason="no usable image", severity="warning"))
     code = 1 if result.errors else 0
     if report is not None:
         header = ["file", "row", "column", "sku", "severity", "reason"]

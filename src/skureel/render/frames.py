@@ -77,7 +77,6 @@ class OverlayPatch:
 def overlay_patches(overlay: np.ndarray) -> list[OverlayPatch]:
     """Split a full-frame RGBA overlay into its non-empty regions so per-frame work touches only those."""
     alpha = overlay[..., 3]
-    count, _, stats, _ = cv2.connectedComponentsWithStats((alpha > 0).astype(np.uint8), connectivity=8)
     patches: list[OverlayPatch] = []
     rows = alpha.any(axis=1)
     if not rows.any():
@@ -95,7 +94,6 @@ def overlay_patches(overlay: np.ndarray) -> list[OverlayPatch]:
         premult = piece.copy()
         premult[..., :3] = (piece[..., :3] * piece[..., 3:4] + 127) // 255
         patches.append(OverlayPatch(x=x0, y=int(y0), rgba=premult.astype(np.uint8)))
-    del count, stats
     return patches
 
 
