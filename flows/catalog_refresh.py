@@ -10,10 +10,10 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from skureel.hosted import Budget, HostedContext
-from skureel.hostedplan import apply_results, hosted_items
 from skureel.ledger import Ledger
-from skureel.refresh import RunRequest
+from skureel.pipeline.hosted import Budget, HostedContext
+from skureel.pipeline.hostedplan import apply_results, hosted_items
+from skureel.pipeline.refresh import RunRequest
 from skureel.tasks import (
     ensure_limits,
     finalize_task,

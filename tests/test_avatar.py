@@ -11,8 +11,9 @@ from tests.conftest import AURORA, SAMPLE
 from skureel.catalog import ingest
 from skureel.catalog.brandkit import load_brand_kit
 from skureel.ledger import Ledger
+from skureel.pipeline.production import produce_sku
+from skureel.pipeline.work import ShotWork, SkuWork
 from skureel.planning.plan import build_plan
-from skureel.production import ShotWork, SkuWork, produce_sku
 from skureel.render.audio import RATE, decode_audio
 from skureel.render.presenter import LEAD_S, PresenterLayer
 from skureel.speech import synthesize

@@ -14,10 +14,10 @@ from tests.conftest import AURORA, ROOT
 from skureel.catalog.brandkit import load_brand_kit
 from skureel.catalog.images import ImageCache
 from skureel.domain import Product
-from skureel.hosted import Budget, HostedContext, generate_shot
 from skureel.ledger import Ledger
+from skureel.pipeline.hosted import Budget, HostedContext, generate_shot
+from skureel.pipeline.work import ShotWork
 from skureel.planning import load_vocabulary, plan_product
-from skureel.production import ShotWork
 from skureel.prompts import render_prompt
 from skureel.providers.base import MissingCredentials
 from skureel.providers.fake.server import FakeServer

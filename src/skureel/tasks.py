@@ -20,10 +20,11 @@ from prefect.input import RunInput
 from skureel import progress
 from skureel.catalog.images import ImageCache, ImageProblem
 from skureel.domain import Product
-from skureel.hosted import HostedContext, HostedResult, generate_shot
-from skureel.production import ShotWork, SkuOutcome, SkuWork, produce_sku
+from skureel.pipeline.hosted import HostedContext, HostedResult, generate_shot
+from skureel.pipeline.production import produce_sku
+from skureel.pipeline.refresh import RunPlan, RunRequest, finalize, prepare_run, publish_outcome
+from skureel.pipeline.work import ShotWork, SkuOutcome, SkuWork
 from skureel.providers.capabilities import capabilities
-from skureel.refresh import RunPlan, RunRequest, finalize, prepare_run, publish_outcome
 from skureel.render.compose import Prepared, choose_hero, prepare
 from skureel.settings import load_settings
 

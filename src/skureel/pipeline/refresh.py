@@ -20,8 +20,8 @@ from skureel.domain import BrandKit, IngestReport
 from skureel.exports import write_table
 from skureel.keys import product_hash
 from skureel.ledger import Ledger
+from skureel.pipeline.work import ShotWork, SkuOutcome, SkuWork
 from skureel.planning.plan import build_plan
-from skureel.production import ShotWork, SkuOutcome, SkuWork
 from skureel.publish.manifest import manifest_csv, manifest_json, render_report, sidecar
 from skureel.publish.storage import Target
 from skureel.settings import Settings

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from skureel.hosted import HostedResult
+from skureel.pipeline.hosted import HostedResult
+from skureel.pipeline.refresh import RunPlan
 from skureel.prompts import render_prompt
-from skureel.refresh import RunPlan
 
 
 def hosted_items(run: RunPlan) -> list[tuple[int, int]]:

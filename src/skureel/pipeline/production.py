@@ -6,91 +6,29 @@ never the output target (publishing happens afterwards, in one place).
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import av
-from pydantic import BaseModel, Field
 
 from skureel.catalog.images import ImageCache, ImageProblem
-from skureel.domain import BrandKit, Product, ShotSpec
+from skureel.domain import BrandKit, ShotSpec
 from skureel.formats import preset as format_preset
 from skureel.keys import content_key, overlay_hash
 from skureel.ledger import Ledger
-from skureel.prompts import RenderedPrompt
-from skureel.render.compose import Prepared, choose_hero, compose_clip, overlay_text_for, prepare, render_local
-from skureel.render.overlays import OverlayText
-from skureel.settings import Settings
-
-
-class ShotWork(BaseModel):
-    shot: ShotSpec
-    rendered: RenderedPrompt
-    cost_usd: float = 0.0
-
-
-class SkuWork(BaseModel):
-    product: Product
-    shots: list[ShotWork]
-    formats: list[str]
-    brand: BrandKit
-    settings: Settings
-    ledger_url: str
-    staging: str
-    quality: str = "final"
-    force: bool = False
-    hosted_clips: dict[str, dict[str, Any]] = Field(default_factory=dict)  # shot_id -> base clip info from a provider
-
-
-class Composed(BaseModel):
-    sku: str
-    shot_id: str
-    format: str
-    path: str
-    poster: str
-    row: dict[str, Any]
-
-
-class SkuOutcome(BaseModel):
-    sku: str
-    composed: list[Composed] = Field(default_factory=list)
-    reused: list[tuple[str, str]] = Field(default_factory=list)  # (shot, format) already published and unchanged
-    failures: list[dict[str, str]] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def save_poster(clip: Path, seconds: float, dest: Path) -> None:
-    with av.open(str(clip)) as container:
-        stream = container.streams.video[0]
-        for frame in container.decode(stream):
-            if frame.time is not None and frame.time >= seconds:
-                tmp = dest.with_name(f".{dest.name}.tmp.jpg")
-                frame.to_image().save(tmp, quality=88)  # type: ignore[no-untyped-call]
-                tmp.replace(dest)
-                return
-
-
-def overlay_for(product: Product, brand: BrandKit) -> OverlayText:
-    if product.sale_price and product.price and product.sale_price.amount < product.price.amount:
-        return overlay_text_for(product.title, product.sale_price.display(), product.price.display(), brand)
-    money = product.sale_price or product.price
-    return overlay_text_for(product.title, money.display() if money else None, None, brand)
-
-
-def tags_for(product: Product, brand: BrandKit, shot: ShotSpec) -> dict[str, str]:
-    return {"brand": brand.name, "campaign": product.video.campaign or brand.campaign or "",
-            "category": product.category or product.product_type or "", "material": shot.material,
-            "colour": product.color or "", "locale": shot.language or product.language or brand.locale, "kind": shot.kind}
+from skureel.pipeline.avatar_local import produce_presenter
+from skureel.pipeline.work import (
+    Composed,
+    SkuOutcome,
+    SkuWork,
+    overlay_for,
+    save_poster,
+    sha256_file,
+    tags_for,
+    voice_for,
+)
+from skureel.render.compose import Prepared, choose_hero, compose_clip, prepare, render_local
 
 
 def produce_sku(work: SkuWork) -> SkuOutcome:
@@ -113,8 +51,6 @@ def produce_sku(work: SkuWork) -> SkuOutcome:
         shot = item.shot
         provider = item.rendered.provider
         if shot.kind == "avatar" and shot.shot_id not in work.hosted_clips:
-            from skureel.avatar_local import produce_presenter
-
             produce_presenter(work, item, hero, outcome, ledger, staging)
             continue
         if provider == "local" and hero is None and shot.kind != "avatar":
@@ -181,7 +117,7 @@ def produce_sku(work: SkuWork) -> SkuOutcome:
                 "duration_s": round(result.duration_s, 3), "fps": result.fps, "provider": provider,
                 "model": item.rendered.model, "seed": shot.seed, "prompt": item.rendered.prompt, "content_key": key,
                 "input_fingerprint": ",".join(digests), "overlay_hash": ohash,
-                "cost_usd": hosted.get("cost_usd", 0.0) if hosted else 0.0, "sha256": _sha256(out),
+                "cost_usd": hosted.get("cost_usd", 0.0) if hosted else 0.0, "sha256": sha256_file(out),
                 "bytes": out.stat().st_size, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "tags": tags, "ai_generated": provider != "local", "lufs_i": result.lufs_i,
                 "true_peak_db": result.true_peak_db, "description": product.description[:500],
@@ -200,7 +136,6 @@ def _own_speech(shot: ShotSpec, provider: str, brand: BrandKit) -> Any:
     """Kling and fal avatars speak the audio we sent: synthesize it again (deterministic) for caption timings."""
     if shot.kind != "avatar" or provider not in ("kling", "fal") or not shot.audio.voice_over:
         return None
-    from skureel.avatar_local import voice_for
     from skureel.speech import SpeechUnavailable, synthesize
 
     try:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from skureel.domain import BrandKit, Product
 from skureel.keys import content_key
 from skureel.ledger import Ledger
-from skureel.production import ShotWork
+from skureel.pipeline.work import ShotWork, voice_for
 from skureel.prompts import render_prompt
 from skureel.providers import credentials as creds
 from skureel.providers.base import (
@@ -166,8 +166,6 @@ async def generate_shot(product: Product, item: ShotWork, hero: Prepared | None,
                           ctx.brand, rendered.prompt)
         audio = None
         if avatar and name in ("kling", "fal"):
-            from skureel.avatar_local import voice_for
-
             audio = await asyncio.to_thread(speech_wav, shot.audio.voice_over or "", voice_for(shot.language, ctx.brand.voice))
         request = JobRequest(content_key=key, shot=shot, rendered=rendered, image=image, image_mime="image/jpeg",
                              audio=audio, audio_mime="audio/wav")

@@ -5,12 +5,22 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from skureel.catalog.images import ImageCache, ImageProblem
 from skureel.formats import preset as format_preset
 from skureel.keys import digest, overlay_hash
 from skureel.ledger import Ledger
+from skureel.pipeline.work import (
+    Composed,
+    ShotWork,
+    SkuOutcome,
+    SkuWork,
+    overlay_for,
+    save_poster,
+    sha256_file,
+    tags_for,
+    voice_for,
+)
 from skureel.render.audio import decode_audio
 from skureel.render.compose import FPS, Prepared, prepare
 from skureel.render.encode import encode_mp4
@@ -21,23 +31,9 @@ from skureel.render.presenter import LEAD_S, PresenterLayer, voice_track
 from skureel.render.probe import probe
 from skureel.speech import SpeechUnavailable, synthesize
 
-if TYPE_CHECKING:
-    from skureel.production import ShotWork, SkuOutcome, SkuWork
-
-VOICES = {"en": "en-us", "de": "de", "fr": "fr-fr", "es": "es", "it": "it", "sv": "sv", "nl": "nl", "pt": "pt",
-          "pl": "pl", "ru": "ru", "vi": "vi", "ja": "ja"}
-
-
-def voice_for(language: str | None, brand_voice: str) -> str:
-    if language and language.split("-")[0] in VOICES and not brand_voice.startswith(language.split("-")[0]):
-        return VOICES[language.split("-")[0]]
-    return brand_voice
-
 
 def produce_presenter(work: SkuWork, item: ShotWork, hero: Prepared | None, outcome: SkuOutcome, ledger: Ledger,
                       staging: Path) -> None:
-    from skureel.production import Composed, _sha256, overlay_for, save_poster, tags_for
-
     product, brand, shot = work.product, work.brand, item.shot
     script = shot.audio.voice_over or ""
     voice = voice_for(shot.language, brand.voice)
@@ -115,7 +111,7 @@ def produce_presenter(work: SkuWork, item: ShotWork, hero: Prepared | None, outc
             "platforms": spec.platforms, "width": result.width, "height": result.height,
             "duration_s": round(result.duration_s, 3), "fps": result.fps, "provider": "local", "model": "presenter-slide",
             "seed": shot.seed, "prompt": script, "content_key": key, "input_fingerprint": hero.asset.sha256,
-            "overlay_hash": ohash, "cost_usd": 0.0, "sha256": _sha256(out), "bytes": out.stat().st_size,
+            "overlay_hash": ohash, "cost_usd": 0.0, "sha256": sha256_file(out), "bytes": out.stat().st_size,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "tags": tags, "ai_generated": False,
             "lufs_i": result.lufs_i, "true_peak_db": result.true_peak_db, "description": script,
             "keywords": [v for v in tags.values() if v], "variant_keys": [v.sku for v in product.variants],
