@@ -357,6 +357,10 @@ def run(
     raise typer.Exit(1 if failures else 0)
 
 
+# Sub-commands that live in their own modules (skureel.commands.*), one registration line each; those modules
+# keep heavy imports inside their functions so `skureel --help` stays fast.
+
+
 def main() -> None:
     try:
         app()
