@@ -11,10 +11,12 @@ from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from skureel.ledger import Ledger
+from skureel.pipeline.gate import default_mode
 from skureel.pipeline.hosted import Budget, HostedContext
 from skureel.pipeline.hostedplan import apply_results, hosted_items
 from skureel.pipeline.refresh import RunRequest
 from skureel.tasks import (
+    chunk_report_task,
     ensure_limits,
     finalize_task,
     generate_task,
@@ -32,10 +34,14 @@ async def catalog_refresh(catalog: str, brand_kit: str, providers: list[str] | N
                           formats: list[str] | None = None, out: str = "out/run", max_spend: float | None = None,
                           only: list[str] | None = None, dry_run: bool = False, review: bool = False,
                           prune: bool = False, quality: str = "final",
-                          languages: list[str] | None = None) -> dict[str, Any]:
+                          languages: list[str] | None = None, qa: str | None = None,
+                          chunk: str | None = None) -> dict[str, Any]:
+    """`chunk` names this run as one chunk of a fan-out (flows/catalog_fanout.py): it then leaves a chunk report
+    for the parent instead of writing the manifest."""
     request = RunRequest(catalog=catalog, brand_kit=brand_kit, providers=providers or ["local"],
                          formats=formats or ["9x16", "4x5", "1x1", "16x9"], out=out, max_spend=max_spend,
-                         only=only or [], dry_run=dry_run, prune=prune, quality=quality, languages=languages or [])
+                         only=only or [], dry_run=dry_run, prune=prune, quality=quality, languages=languages or [],
+                         qa=qa)
     run = prepare_task(request)
     if dry_run:
         return {"dry_run": True, "estimate_usd": run.estimate_usd, "skus": [w.product.sku for w in run.work],
@@ -47,11 +53,13 @@ async def catalog_refresh(catalog: str, brand_kit: str, providers: list[str] | N
     if pending:  # hosted jobs: async tasks gathered under per-provider semaphores and global limits
         await ensure_limits(request.providers)
         ctx = HostedContext(Ledger(run.ledger_url), Path(run.settings.cache_dir), run.brand,
-                            budget=Budget(request.max_spend), limit=global_limit, secret_lookup=secret_lookup)
+                            budget=Budget(request.max_spend), limit=global_limit, secret_lookup=secret_lookup,
+                            quality=request.quality, claim_lease_s=run.settings.claim_lease_s)
         try:
             chain = request.providers
-            results = await asyncio.gather(*[generate_task(run.work[wi].product, run.work[wi].shots[si], chain, ctx)
-                                             for wi, si in pending])
+            mode = default_mode(request.providers, request.qa)  # the QA gate on each base clip (pipeline/gate.py)
+            results = await asyncio.gather(*[generate_task(run.work[wi].product, run.work[wi].shots[si], chain, ctx,
+                                                           mode) for wi, si in pending])
         finally:
             await ctx.close()
         failures, left, spend = apply_results(run, dict(zip(pending, results, strict=True)))
@@ -60,6 +68,8 @@ async def catalog_refresh(catalog: str, brand_kit: str, providers: list[str] | N
     if review and any(o.composed for o in outcomes):
         outcomes = wait_for_review(outcomes)
     for outcome in outcomes:
-        publish_task(run, outcome)
+        failures.extend(publish_task(run, outcome))
     run.lint_blocked.extend(failures)
+    if chunk:
+        return chunk_report_task(run, outcomes, spend, left, chunk)
     return finalize_task(run, outcomes, spend, left)

@@ -103,3 +103,23 @@ def sample_rows(folder: Path, skus: tuple[str, ...] = ("AUR-TEE-NVY", "AUR-MUG-W
                     "Category": product.category, "Price": float(product.price.amount) if product.price else None,
                     "Currency": "USD", "Image": f"images/{image.name}", "Duration": 2})
     return out
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """A real PostgreSQL (Debian's package) for the session; its data lives in a temporary folder."""
+    from tests.pg import Postgres, pg_bin
+
+    if pg_bin() is None:
+        pytest.skip("PostgreSQL is not installed (make test-services installs it)")
+    import shutil
+    import tempfile
+
+    del tmp_path_factory  # pytest's folders are private to root; the postgres user needs its own under /tmp
+    root = Path(tempfile.mkdtemp(prefix="skureel-pg-"))
+    server = Postgres(root, port=free_port())
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -16,8 +16,15 @@ def test_prefect_yaml_is_valid_and_matches_the_flow() -> None:
     nightly = names["nightly-catalog-refresh"]
     assert nightly.concurrency_limit == 1 and nightly.schedules and nightly.schedules[0].cron == "0 2 * * *"
     assert "on-demand-upload" in names
-    flow = load_flow_from_entrypoint(str(ROOT / "flows" / "catalog_refresh.py") + ":catalog_refresh")
-    accepted = set(flow.parameters.properties)
+    assert names["cluster-refresh"].entrypoint == "flows/catalog_fanout.py:catalog_fanout"
+    assert names["chunk"].entrypoint == "flows/catalog_refresh.py:catalog_refresh"
     for deployment in model.deployments:
-        assert deployment.entrypoint == "flows/catalog_refresh.py:catalog_refresh"
+        path, function = deployment.entrypoint.split(":")
+        flow = load_flow_from_entrypoint(f"{ROOT / path}:{function}")
+        accepted = set(flow.parameters.properties)
         assert set(deployment.parameters) <= accepted, set(deployment.parameters) - accepted
+    fanout = load_flow_from_entrypoint(str(ROOT / "flows" / "catalog_fanout.py") + ":catalog_fanout")
+    child = load_flow_from_entrypoint(str(ROOT / "flows" / "catalog_refresh.py") + ":catalog_refresh")
+    # every parameter the parent hands each child exists on the child
+    assert {"only", "chunk", "qa", "languages", "max_spend"} <= set(child.parameters.properties)
+    assert {"chunk_skus", "max_attempts"} <= set(fanout.parameters.properties)

@@ -178,5 +178,6 @@ def test_dry_run_plans_and_prices_without_rendering(run_env: dict[str, str], tmp
     result = skureel(["run", str(catalog), "--brand", str(AURORA), "--out", str(out), "--provider", "kling",
                       "--dry-run"], run_env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 SKUs would be produced" in result.stdout and "$0.70" in result.stdout
+    # final quality plans kling-v3 at pro with sound: 2 SKUs x 6 s x $0.168
+    assert "2 SKUs would be produced" in result.stdout and "$2.02" in result.stdout
     assert not (out / "clips").exists()

@@ -9,6 +9,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from skureel.domain import RowIssue, SkureelError, UnusableInput
@@ -96,13 +97,13 @@ def validate(
 
 
 def _provider_list(text: str) -> list[str]:
-    from skureel.providers.capabilities import CAPABILITIES
+    """`kling:kling-v3-omni,veo,local`: providers, each optionally pinned to a model, checked against capabilities."""
+    from skureel.providers.capabilities import parse_chain
 
-    names = [p.strip() for p in text.split(",") if p.strip()]
-    unknown = [n for n in names if n not in CAPABILITIES]
-    if unknown or not names:
-        fail(f"unknown provider {', '.join(unknown) or text!r}; choose from {', '.join(CAPABILITIES)}")
-    return names
+    try:
+        return [str(choice) for choice in parse_chain(text)]
+    except UnusableInput as exc:
+        fail(str(exc))
 
 
 def _format_list(text: str) -> list[str]:
@@ -125,6 +126,7 @@ def plan(
     as_json: Annotated[bool, typer.Option("--json", help="full blueprints and rendered prompts as JSON")] = False,
     feed_format: Annotated[str | None, typer.Option("--format", help="override feed format detection")] = None,
     sheet: Annotated[str | None, typer.Option(help="worksheet name")] = None,
+    quality: Annotated[str, typer.Option(help="final or draft: the model tier when none is pinned")] = "final",
 ) -> None:
     """Blueprints, prompts, lint and cost. Spends nothing; exit 1 when any lint error exists."""
     from skureel.catalog import ingest
@@ -139,7 +141,7 @@ def plan(
         report = ingest(catalog, feed_format=feed_format, sheet=sheet)
         result = build_plan(report.products, kit, providers=providers, formats=wanted,
                             languages=[x for x in languages.split(",") if x],
-                            price_overrides=load_settings().prices_override)
+                            price_overrides=load_settings().prices_override, quality=quality)
     except UnusableInput as exc:
         fail(str(exc))
     code = 1 if result.errors else 0
@@ -176,10 +178,11 @@ def plan(
 @app.command()
 def providers(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Adapters, capabilities, prices, and whether credentials are set (never their values)."""
-    from skureel.providers.capabilities import CAPABILITIES
+    from skureel.providers.capabilities import CAPABILITIES, model_rows
     from skureel.providers.credentials import is_configured
 
     rows: list[dict[str, Any]] = []
+    models = model_rows()
     for name, caps in CAPABILITIES.items():
         rows.append({"name": name, "label": caps.label, "configured": name == "local" or is_configured(name),
                      "env": list(caps.env_keys), "models": list(caps.models), "durations_s": list(caps.durations_s)[:12],
@@ -187,7 +190,8 @@ def providers(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                      "price_per_second_usd": caps.price_per_second_usd, "price_confirmed": caps.price_confirmed,
                      "avatar": caps.avatar, "camera_control": caps.camera_control, "audio": caps.audio,
                      "image_input": caps.image_input, "needs_public_url": caps.needs_public_url,
-                     "result_url_lifetime": caps.url_lifetime})
+                     "result_url_lifetime": caps.url_lifetime, "retired": caps.retired,
+                     "model_specs": [m for m in models if str(m["model"]).startswith(f"{name}:")]})
     if as_json:
         print(json.dumps(rows, indent=2))
         raise typer.Exit(0)
@@ -200,6 +204,8 @@ def providers(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             notes.append("avatar")
         if row["camera_control"]:
             notes.append("camera control")
+        if row["retired"]:
+            notes.insert(0, f"[red]retired {row['retired']}[/]: {CAPABILITIES[row['name']].retired_reason}")
         durations = row["durations_s"]
         price = ", ".join(f"{k} {v:g}" for k, v in row["price_per_second_usd"].items())
         table.add_row(row["name"], "[green]set[/]" if row["configured"] else f"[yellow]missing[/] {' '.join(row['env'])}",
@@ -207,6 +213,14 @@ def providers(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                       ",".join(row["aspect_ratios"]), str(row["max_prompt_chars"]),
                       price + ("" if row["price_confirmed"] else " (default)"), "; ".join(notes))
     console.print(table)
+    per_model = RichTable("provider:model", "durations", "audio", "$/s", "notes", title="models (--provider P:MODEL)")
+    for m in models:
+        prices = m["price_per_second_usd"]
+        price = ", ".join(f"{k} {v:g}" for k, v in prices.items()) if isinstance(prices, dict) else ""
+        per_model.add_row(str(m["model"]), str(m["durations"]), "yes" if m["audio"] else "-",
+                          price + ("" if m["price_confirmed"] else " (estimate)"), "; ".join(map(str, m["notes"]))
+                          if isinstance(m["notes"], list) else "")
+    console.print(per_model)
     raise typer.Exit(0)
 
 
@@ -235,19 +249,19 @@ def fake_provider(
     serve(name, port, faults, latency)
 
 
-def _load_flow() -> Any:
+def _load_flow(name: str = "catalog_refresh") -> Any:
     """flows/ holds the Prefect entrypoints (deployments point at them); load the file by path."""
     import importlib.util
 
     from skureel.paths import templates_dir
 
-    path = templates_dir().parent / "flows" / "catalog_refresh.py"
-    spec = importlib.util.spec_from_file_location("skureel_flows_catalog_refresh", path)
+    path = templates_dir().parent / "flows" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"skureel_flows_{name}", path)
     if spec is None or spec.loader is None:
         fail(f"{path}: flow entrypoint missing")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.catalog_refresh
+    return getattr(module, name)
 
 
 def _quiet_prefect(log_file: Path) -> None:
@@ -257,7 +271,7 @@ def _quiet_prefect(log_file: Path) -> None:
     log_file.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(log_file, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.server", "uvicorn", "httpx"):
+    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.server", "uvicorn", "httpx", "skureel"):
         logger = logging.getLogger(name)
         for old in list(logger.handlers):
             if isinstance(old, logging.StreamHandler) and not isinstance(old, logging.FileHandler):
@@ -279,6 +293,12 @@ def run(
     prune: Annotated[bool, typer.Option(help="remove clips of products that left the catalog")] = False,
     quality: Annotated[str, typer.Option(help="final or draft")] = "final",
     languages: Annotated[str, typer.Option(help="avatar languages, e.g. en,de (the row supplies script_de)")] = "",
+    qa: Annotated[str | None, typer.Option(help="QA of generated clips against the photo: off, warn or gate "
+                                                "(default: gate for hosted, warn for local; templates/qa.yaml)")] = None,
+    publish: Annotated[str, typer.Option(help="after the run, publish its manifest to these targets, e.g. "
+                                              "shopify,cloudinary (see `skureel targets`)")] = "",
+    on_cluster: Annotated[bool, typer.Option(help="run on the cluster at PREFECT_API_URL (deploy/cluster.sh), "
+                                                  "fanned out in chunks over its workers")] = False,
 ) -> None:
     """The whole pipeline through the Prefect flow. Exit 0 all delivered, 1 some SKUs failed, 2 unusable input."""
     import os
@@ -292,20 +312,42 @@ def run(
     wanted = _format_list(formats)
     if quality not in ("final", "draft"):
         fail("--quality must be final or draft")
+    if qa is not None and qa not in ("off", "warn", "gate"):
+        fail("--qa must be off, warn or gate")
     if not catalog.exists():
         fail(f"{catalog}: file not found")
+    if "://" not in out and Path(out).exists() and not Path(out).is_dir():
+        fail(f"--out {out}: is a file, not a folder; name a folder (it is created if missing)")
     from skureel.catalog.brandkit import load_brand_kit
 
     try:
         load_brand_kit(brand)
+        if publish:  # a missing credential stops us before the run spends anything
+            from skureel.commands.publish import prefect_lookup
+            from skureel.publish.targets.output import build_targets, target_names
+
+            build_targets(target_names(publish, brand), brand, prefect_lookup())
     except UnusableInput as exc:
         fail(str(exc))
-    log_file = Path(out) / "skureel.log" if "://" not in out else Path("skureel.log")
+    except SkureelError as exc:
+        fail(str(exc))
+    log_file = _run_log(out)
+    global _current_log
+    _current_log = log_file
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from skureel import progress as events
 
-    flow_fn = _load_flow()
+    if on_cluster:
+        if dry_run or only:
+            fail("--on-cluster runs whole catalogs: drop --dry-run and --only (run those locally)")
+        from skureel.commands.cluster import api_url
+
+        try:
+            api_url()  # the fan-out runs here, against the cluster's server; its chunks run on the workers
+        except UnusableInput as exc:
+            fail(str(exc))
+    flow_fn = _load_flow("catalog_fanout" if on_cluster else "catalog_refresh")
     _quiet_prefect(log_file)
     state: dict[str, float] = {"clips": 0, "failures": 0}
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -321,6 +363,11 @@ def run(
             elif event == "generated":
                 bar.update(task_id, info=f"generated {data['sku']}/{data['shot']} on {data['provider'] or '-'}, "
                                          f"spend ${float(str(data['spent'])):.2f}")
+            elif event == "chunk_done":
+                state["clips"] += float(str(data["clips"]))
+                state["failures"] += float(str(data["failures"]))
+                bar.update(task_id, advance=int(str(data["skus"])),
+                           info=f"chunk {data['chunk']} done: {int(state['clips'])} clips, {int(state['failures'])} failures")
             elif event == "sku_done":
                 state["clips"] += float(str(data["clips"]))
                 state["failures"] += float(str(data["failures"]))
@@ -330,10 +377,16 @@ def run(
         try:
             import asyncio
 
-            summary = asyncio.run(flow_fn(catalog=str(catalog), brand_kit=str(brand), providers=providers,
-                                          formats=wanted, out=out, max_spend=max_spend, only=only or [],
-                                          dry_run=dry_run, prune=prune, quality=quality,
-                                          languages=[x.strip() for x in languages.split(",") if x.strip()]))
+            spoken = [x.strip() for x in languages.split(",") if x.strip()]
+            if on_cluster:  # workers elsewhere: every path must mean the same to them
+                summary = asyncio.run(flow_fn(
+                    catalog=str(catalog.resolve()), brand_kit=str(brand.resolve()), providers=providers,
+                    formats=wanted, out=out if "://" in out else str(Path(out).resolve()), max_spend=max_spend,
+                    prune=prune, quality=quality, languages=spoken, qa=qa))
+            else:
+                summary = asyncio.run(flow_fn(catalog=str(catalog), brand_kit=str(brand), providers=providers,
+                                              formats=wanted, out=out, max_spend=max_spend, only=only or [],
+                                              dry_run=dry_run, prune=prune, quality=quality, languages=spoken, qa=qa))
         except UnusableInput as exc:
             bar.stop()
             fail(str(exc))
@@ -347,18 +400,35 @@ def run(
     console.print(f"[bold]{summary['delivered']} clips delivered[/] for {summary['products_delivered']} products "
                   f"({summary['composed_this_run']} made now, {summary['reused_this_run']} reused, "
                   f"{summary['skipped_unchanged']} products unchanged), spend ${summary['spend_usd']:.2f}", highlight=False)
+    for note in summary.get("notes", [])[:50]:
+        console.print(f"note: {note}", highlight=False, markup=False)
     if failures:
-        table = RichTable("sku", "shot", "reason", title="failed")
+        table = RichTable("row", "sku", "shot", "format", "reason", title="failed")
         for failure in failures[:50]:
-            table.add_row(str(failure.get("sku", "")), str(failure.get("shot", "")), str(failure.get("reason", "")))
+            table.add_row(*(escape(str(failure.get(k) or "")) for k in ("row", "sku", "shot", "format", "reason")))
         console.print(table)
+        if len(failures) > 50:
+            console.print(f"... and {len(failures) - 50} more in report.html", highlight=False)
     where = Path(out).resolve() if "://" not in out else out
     console.print(f"report: {where}/report.html · manifest: {where}/manifest.csv · log: {log_file}", highlight=False)
+    if publish:
+        from skureel.commands.publish import run_publish
+
+        raise typer.Exit(run_publish(out, publish, str(brand)) or (1 if failures else 0))
     raise typer.Exit(1 if failures else 0)
 
 
 # Sub-commands that live in their own modules (skureel.commands.*), one registration line each; those modules
 # keep heavy imports inside their functions so `skureel --help` stays fast.
+from skureel.commands.cluster import cluster_app  # noqa: E402 - registered here, beside the other sub-commands
+
+app.add_typer(cluster_app, name="cluster")
+app.command("qa")(__import__("skureel.commands.qa", fromlist=["qa"]).qa)
+app.add_typer(__import__("skureel.commands.studio", fromlist=["app"]).app, name="studio")
+app.command("publish")(__import__("skureel.commands.publish", fromlist=["publish"]).publish)
+app.command("targets")(__import__("skureel.commands.targets", fromlist=["targets"]).targets)
+app.command("fake-target")(__import__("skureel.commands.fake_target", fromlist=["fake_target"]).fake_target)
+app.command("compare")(__import__("skureel.commands.compare", fromlist=["compare"]).compare)
 
 
 def main() -> None:
@@ -371,11 +441,39 @@ def main() -> None:
         err.print("interrupted")
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - a bug or an outage, not the user's input: keep the details, say one line
-        import tempfile
         import traceback
 
-        report = Path(tempfile.gettempdir()) / "skureel-last-error.log"
-        report.write_text(traceback.format_exc(), encoding="utf-8")
-        err.print(f"[bold red]error:[/] unexpected {type(exc).__name__}: {str(exc)[:300]} (details: {report})",
-                  highlight=False)
+        from skureel.domain import plain_error
+
+        report = _current_log or _error_log()
+        try:
+            report.parent.mkdir(parents=True, exist_ok=True)
+            with report.open("a", encoding="utf-8") as fh:
+                fh.write(traceback.format_exc())
+        except OSError:
+            report = Path("(could not write the log)")
+        err.print(f"[bold red]error:[/] {escape(plain_error(exc))} (details: {report})", highlight=False)
         sys.exit(1)
+
+
+_current_log: Path | None = None  # the running command's own log, where unexpected tracebacks go
+
+
+def _run_log(out: str) -> Path:
+    """The run's own log: inside --out for a folder; per run under the cache for object storage."""
+    if "://" not in out:
+        return Path(out) / "skureel.log"
+    from skureel.naming import key
+
+    return _error_log(prefix="run-" + key(out, "out")[:60])
+
+
+def _error_log(prefix: str = "error") -> Path:
+    """A file of this process's own (never one shared path for every user and run)."""
+    import os
+    import time
+
+    from skureel.settings import load_settings
+
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    return load_settings().cache_dir / "logs" / f"{prefix}-{stamp}-{os.getpid()}.log"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
+    delete,
     event,
     insert,
     select,
@@ -34,7 +36,7 @@ metadata = MetaData()
 jobs = Table(
     "jobs", metadata,
     Column("content_key", String(64), primary_key=True),
-    Column("sku", String(200), nullable=False),
+    Column("sku", Text, nullable=False),
     Column("shot_id", String(100), nullable=False),
     Column("provider", String(40), nullable=False),
     Column("model", String(200), nullable=False),
@@ -55,7 +57,7 @@ jobs = Table(
 deliverables = Table(
     "deliverables", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("sku", String(200), nullable=False),
+    Column("sku", Text, nullable=False),
     Column("shot_id", String(100), nullable=False),
     Column("format", String(10), nullable=False),
     Column("content_key", String(64), nullable=False),
@@ -72,10 +74,20 @@ deliverables = Table(
 
 products = Table(
     "products", metadata,
-    Column("sku", String(200), primary_key=True),
+    Column("sku", Text, primary_key=True),
     Column("product_hash", String(64), nullable=False),
     Column("state", String(20), nullable=False),  # delivered | failed | retired
     Column("updated_at", String(40)),
+)
+
+
+claims = Table(
+    "claims", metadata,
+    # who may pay for (or publish) a content key right now; a lease, so a dead holder's claim can be taken over
+    Column("content_key", String(200), primary_key=True),
+    Column("owner", String(200), nullable=False),
+    Column("expires_at", Float, nullable=False),  # epoch seconds
+    Column("claimed_at", String(40)),
 )
 
 
@@ -133,6 +145,66 @@ class Ledger:
         with self._lock, self.engine.begin() as conn:
             conn.execute(update(jobs).where(jobs.c.content_key == key).values(updated_at=now(), **fields))
 
+    # claims ---------------------------------------------------------------------------------------------
+    def claim(self, key: str, owner: str, lease_s: float = 300.0) -> bool:
+        """Atomically take `key` for `owner` unless another owner holds a live lease. One statement on
+        PostgreSQL and SQLite alike (insert, or take over an expired or own claim), so two workers, or one
+        flow run that Prefect executes twice, can never both win."""
+        moment = time.time()
+        dialect = self.engine.dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+        else:  # pragma: no cover - other databases: row lock then update
+            return self._claim_locking(key, owner, lease_s)
+        values = upsert(claims).values(content_key=key, owner=owner, expires_at=moment + lease_s, claimed_at=now())
+        statement = values.on_conflict_do_update(
+            index_elements=[claims.c.content_key],
+            set_={"owner": owner, "expires_at": moment + lease_s, "claimed_at": now()},
+            where=(claims.c.expires_at < moment) | (claims.c.owner == owner),
+        ).returning(claims.c.owner)
+        with self._lock, self.engine.begin() as conn:
+            won = conn.execute(statement).first()
+        return won is not None and won[0] == owner
+
+    def _claim_locking(self, key: str, owner: str, lease_s: float) -> bool:
+        moment = time.time()
+        with self._lock, self.engine.begin() as conn:
+            row = conn.execute(select(claims).where(claims.c.content_key == key).with_for_update()).mappings().first()
+            if row is None:
+                conn.execute(insert(claims).values(content_key=key, owner=owner, expires_at=moment + lease_s,
+                                                   claimed_at=now()))
+                return True
+            if row["owner"] != owner and row["expires_at"] >= moment:
+                return False
+            conn.execute(update(claims).where(claims.c.content_key == key)
+                         .values(owner=owner, expires_at=moment + lease_s, claimed_at=now()))
+            return True
+
+    def take_over(self, key: str, dead_owner: str, owner: str, lease_s: float = 300.0) -> bool:
+        """Take a claim whose holder is known to be dead (a process of this machine that no longer exists)."""
+        with self._lock, self.engine.begin() as conn:
+            result = conn.execute(update(claims).where((claims.c.content_key == key) & (claims.c.owner == dead_owner))
+                                  .values(owner=owner, expires_at=time.time() + lease_s, claimed_at=now()))
+            return bool(result.rowcount)
+
+    def renew(self, key: str, owner: str, lease_s: float = 300.0) -> bool:
+        """Extend our own live claim; False when it was lost (expired and taken over)."""
+        with self._lock, self.engine.begin() as conn:
+            result = conn.execute(update(claims).where((claims.c.content_key == key) & (claims.c.owner == owner))
+                                  .values(expires_at=time.time() + lease_s))
+            return bool(result.rowcount)
+
+    def release(self, key: str, owner: str) -> None:
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(delete(claims).where((claims.c.content_key == key) & (claims.c.owner == owner)))
+
+    def claim_holder(self, key: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(claims).where(claims.c.content_key == key)).mappings().first()
+            return dict(row) if row else None
+
     # deliverables -----------------------------------------------------------------------------------
     def deliverable(self, sku: str, shot_id: str, fmt: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
@@ -169,6 +241,14 @@ class Ledger:
             conn.execute(update(deliverables).where(
                 (deliverables.c.sku == sku) & (deliverables.c.shot_id == shot_id) & (deliverables.c.format == fmt)
             ).values(state="published", uri=uri, sha256=sha256, bytes=size, row=json.dumps(row, default=str), updated_at=now()))
+
+    def forget_deliverable(self, sku: str, shot_id: str, fmt: str) -> None:
+        """Back to intent: the next run makes and publishes it again (its old file could not be trusted)."""
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(update(deliverables).where(
+                (deliverables.c.sku == sku) & (deliverables.c.shot_id == shot_id) & (deliverables.c.format == fmt)
+            ).values(state="intent", updated_at=now()))
+            conn.execute(update(products).where(products.c.sku == sku).values(state="failed", updated_at=now()))
 
     def retire(self, sku: str) -> int:
         with self._lock, self.engine.begin() as conn:

@@ -72,28 +72,48 @@ def _aspect_for(caps: Capabilities, wanted: str) -> str:
     return caps.aspect_ratios[0]
 
 
+def _resolution(caps: Capabilities, seconds: float) -> str | None:
+    """The highest the model allows at this length (Hailuo: 1080P at 6 s only, 768P at 10 s)."""
+    if not caps.resolutions:
+        return None
+    limit = caps.model.hd_max_s if caps.model else None
+    if limit is not None and seconds > limit and len(caps.resolutions) > 1:
+        return caps.resolutions[-2]
+    return caps.resolutions[-1]
+
+
 def render_prompt(shot: ShotSpec, provider: str | None = None, model: str | None = None) -> RenderedPrompt:
     name = provider or shot.provider
-    caps = capabilities(name)
+    caps = capabilities(name).for_model(model)  # the model's own durations, audio and prices
+    spec = caps.model
+    # native sound only when the blueprint asks for ambience or foley and the model makes it; music stays ours
+    sound = caps.audio and shot.kind != "avatar" and bool(shot.audio.ambience or shot.audio.foley)
     env = _environment(str(templates_dir() / "prompts"))
     template = env.get_template(f"{name}.j2")
     context: dict[str, Any] = {"shot": shot.model_dump(mode="python"),
                                "camera_command": _MINIMAX_COMMANDS.get(shot.camera.move)}
     text, detail = "", 2
+    # the sound sentence comes from its own template, only for models switched by a field (Veo's describes it anyway)
+    asks_sound = bool(sound and spec and spec.audio_field)
     for detail in (2, 1, 0):  # shorten by dropping optional parts until it fits the provider's limit
-        text = re.sub(r"[ \t]*\n[ \t]*", " ", template.render(detail=detail, **context)).strip()
+        body = template.render(detail=detail, **context)
+        if asks_sound:
+            body += " " + env.get_template("_sound.j2").render(detail=detail, **context)
+        text = re.sub(r"[ \t]*\n[ \t]*", " ", body).strip()
         text = re.sub(r" {2,}", " ", text)
         if len(text) <= caps.max_prompt_chars:
             break
     negative = shot.negative_prompt[: caps.max_prompt_chars] if caps.negative_prompt and shot.negative_prompt else None
     params: dict[str, Any] = {}
     if name in ("kling", "fal", "replicate"):
-        params["mode"] = "std"
+        params["mode"] = spec.default_mode if spec else "std"
+        if asks_sound:
+            params["sound"] = "on"  # part of the content key: the same clip with sound is a different purchase
     return RenderedPrompt(
         provider=name, model=model or caps.default_model, prompt=text, negative_prompt=negative,
         # an avatar clip lasts as long as its speech; image-to-video takes the API's fixed values
         duration_s=shot.duration_s if shot.kind == "avatar" else caps.snap_duration(shot.duration_s), aspect_ratio=_aspect_for(caps, shot.aspect_ratio),
-        resolution=caps.resolutions[-1] if caps.resolutions else None,
+        resolution=_resolution(caps, caps.snap_duration(shot.duration_s)),
         camera_control=kling_camera_control(shot) if caps.camera_control else None,
-        audio=caps.audio, detail=detail, params=params,
+        audio=sound, detail=detail, params=params,
     )

@@ -6,11 +6,13 @@ import asyncio
 import atexit
 import multiprocessing
 import os
+import traceback
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from prefect import get_client, task
+from prefect import get_client, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.asyncio import concurrency
@@ -18,10 +20,13 @@ from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 
 from skureel import progress
-from skureel.catalog.images import ImageCache, ImageProblem
-from skureel.domain import Product
-from skureel.pipeline.hosted import HostedContext, HostedResult, generate_shot
-from skureel.pipeline.production import produce_sku
+from skureel.catalog.images import ImageCache, ImageProblem, describe
+from skureel.domain import Product, plain_error
+from skureel.imageio import fitness
+from skureel.pipeline.chunks import report_chunk
+from skureel.pipeline.gate import QaMode, generate_gated
+from skureel.pipeline.hosted import HostedContext, HostedResult, load_gallery, wants_references
+from skureel.pipeline.production import produce_sku, record_unexpected
 from skureel.pipeline.refresh import RunPlan, RunRequest, finalize, prepare_run, publish_outcome
 from skureel.pipeline.work import ShotWork, SkuOutcome, SkuWork
 from skureel.providers.capabilities import capabilities
@@ -49,23 +54,45 @@ def prepare_task(request: RunRequest) -> RunPlan:
     return run
 
 
+def _log_details(details: list[str]) -> None:
+    """Tracebacks of isolated failures: into the run's log (Prefect's logger, which the CLI sends to skureel.log)."""
+    if details:
+        logger = get_run_logger()
+        for detail in details:
+            logger.error(detail)
+
+
 @task(name="produce-sku", task_run_name="produce-{work.product.sku}", cache_policy=NO_CACHE)
 def produce_task(work: SkuWork) -> SkuOutcome:
-    outcome = render_pool().submit(produce_sku, work).result()
+    global _pool
+    try:
+        outcome = render_pool().submit(produce_sku, work).result()
+    except BrokenProcessPool as exc:  # a render process died (killed, out of memory): this SKU fails, the pool is renewed
+        _pool = None
+        outcome = SkuOutcome(sku=work.product.sku)
+        record_unexpected(outcome, "", exc)
+        outcome.failures[-1]["reason"] = "the render process died (out of memory or killed); try this SKU again"
+    except Exception as exc:  # noqa: BLE001 - isolation: one SKU never aborts the batch
+        outcome = SkuOutcome(sku=work.product.sku)
+        record_unexpected(outcome, "", exc)
+    _log_details(outcome.details)
     return outcome
 
 
 @task(name="publish-sku", task_run_name="publish-{outcome.sku}", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 5])
 def publish_task(run: RunPlan, outcome: SkuOutcome) -> list[dict[str, Any]]:
-    rows = publish_outcome(run, outcome)
+    """Returns the failures of this SKU's publish (each file is isolated inside publish_outcome)."""
+    failures = publish_outcome(run, outcome)
+    _log_details(outcome.details)
     progress.emit("sku_done", sku=outcome.sku, clips=len(outcome.composed) + len(outcome.reused),
                   failures=len(outcome.failures))
-    return rows
+    return failures
 
 
 @task(name="finalize-run", cache_policy=NO_CACHE)
-def finalize_task(run: RunPlan, outcomes: list[SkuOutcome], spend_usd: float, left: list[str]) -> dict[str, Any]:
-    summary = finalize(run, outcomes, spend_usd, left)
+def finalize_task(run: RunPlan, outcomes: list[SkuOutcome], spend_usd: float, left: list[str],
+                  composed_elsewhere: int = 0) -> dict[str, Any]:
+    summary = finalize(run, outcomes, spend_usd, left, composed_elsewhere)
     table = [{"sku": r["sku"], "shot": r.get("shot", ""), "format": r.get("format", ""), "status": "failed",
               "cost": 0.0, "reason": r["reason"]} for r in summary["failures"]]
     table += [{"sku": c.sku, "shot": c.shot_id, "format": c.format, "status": "delivered",
@@ -79,6 +106,13 @@ def finalize_task(run: RunPlan, outcomes: list[SkuOutcome], spend_usd: float, le
         f"* unchanged products skipped: {summary['skipped_unchanged']}\n* failures: {summary['failed']}\n"
         f"* retired: {summary['retired']}\n* spend: ${summary['spend_usd']:.2f}\n"))
     return summary
+
+
+@task(name="chunk-report", cache_policy=NO_CACHE)
+def chunk_report_task(run: RunPlan, outcomes: list[SkuOutcome], spend_usd: float, left: list[str],
+                      name: str) -> dict[str, Any]:
+    """A chunk's result, left under the output for its parent (flows/catalog_fanout.py)."""
+    return report_chunk(run, outcomes, run.lint_blocked, spend_usd, left, name).model_dump()
 
 
 class ReviewDecision(RunInput):
@@ -104,7 +138,7 @@ def global_limit(provider: str) -> AbstractAsyncContextManager[None]:
 
 async def ensure_limits(providers: list[str]) -> None:
     async with get_client() as client:
-        for name in providers:
+        for name in dict.fromkeys(p.partition(":")[0] for p in providers):  # `kling:kling-v3` shares kling's limit
             if name == "local":
                 continue
             try:
@@ -125,27 +159,46 @@ def secret_lookup(name: str) -> str | None:
         return None
 
 
-def pick_hero(product: Product, cache: ImageCache) -> Prepared | None:
-    prepared = []
+def pick_hero(product: Product, cache: ImageCache) -> tuple[Prepared | None, list[str]]:
+    prepared, notes = [], []
     for ref in product.images:
         try:
-            prepared.append(prepare(cache.load(product.resolve_image(ref))))
-        except ImageProblem:
+            asset = cache.load(product.resolve_image(ref))
+        except ImageProblem as exc:
+            notes.append(str(exc))
             continue
-    return choose_hero(prepared)[0]
+        unfit = fitness(asset.width, asset.height, hosted=True)
+        if unfit:
+            notes.append(f"{describe(asset.source)}: {unfit}")
+            continue
+        prepared.append(prepare(asset))
+    hero, more = choose_hero(prepared)
+    return hero, notes + more
 
 
 @task(name="generate-hosted", task_run_name="generate-{product.sku}-{item.shot.shot_id}", cache_policy=NO_CACHE)
-async def generate_task(product: Product, item: ShotWork, chain: list[str], ctx: HostedContext) -> HostedResult:
+async def generate_task(product: Product, item: ShotWork, chain: list[str], ctx: HostedContext,
+                        qa: QaMode = "off") -> HostedResult:
     cache = ImageCache(load_settings())
-    hero = await asyncio.to_thread(pick_hero, product, cache)
+    hero, notes = await asyncio.to_thread(pick_hero, product, cache)
+    if hero is None and product.images and item.shot.kind != "avatar":  # said now, before any provider is paid
+        return HostedResult(sku=product.sku, shot_id=item.shot.shot_id,
+                            failure="no usable product image (" + "; ".join(notes) + ")")
     presenter = None
     if item.shot.kind == "avatar" and item.shot.presenter_image:
         try:
             presenter = await asyncio.to_thread(prepare, cache.load(item.shot.presenter_image))
         except ImageProblem:
             presenter = None
-    result = await generate_shot(product, item, hero, chain, ctx, presenter)
+    gallery = []  # the SKU's other photos, for models that take references (Kling 3.0 Omni)
+    if wants_references(product, item, chain, ctx.quality):
+        gallery = await asyncio.to_thread(load_gallery, product, cache)
+    try:
+        result = await generate_gated(product, item, hero, chain, ctx, presenter, gallery, mode=qa)  # QA: gate.py
+    except Exception as exc:  # noqa: BLE001 - isolation: one shot never aborts the batch; the ledger keeps its state
+        get_run_logger().error("generate %s/%s: %s", product.sku, item.shot.shot_id,
+                               "".join(traceback.format_exception(exc)))
+        result = HostedResult(sku=product.sku, shot_id=item.shot.shot_id, failure=plain_error(exc))
     progress.emit("generated", sku=product.sku, shot=item.shot.shot_id, provider=result.provider,
                   failure=result.failure, spent=ctx.budget.spent)
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -61,14 +62,23 @@ def ingest(
     feed_format: str | None = None,
     sheet: str | None = None,
     include_inactive: bool = False,
+    image_roots: Sequence[str] | None = None,
 ) -> IngestReport:
-    """Read any supported catalog file. Raises UnusableInput when the file as a whole is unusable."""
+    """Read any supported catalog file. Raises UnusableInput when the file as a whole is unusable.
+
+    Local image paths must stay inside the catalog's folder or `image_roots` (default: SKUREEL_IMAGE_ROOTS).
+    """
     file = Path(path)
+    if image_roots is None:
+        from skureel.settings import load_settings
+
+        image_roots = load_settings().image_roots
     if feed_format is not None and feed_format not in FORMATS:
         raise UnusableInput(f"unknown format {feed_format!r}; choose one of {', '.join(FORMATS)}")
     table, from_xml = load_table(file, sheet)
     detected = feed_format or ("gmc" if from_xml else detect_format(table))
-    out = Collector(file=str(file), format=detected, include_inactive=include_inactive, sheet=table.sheet)
+    out = Collector(file=str(file), format=detected, include_inactive=include_inactive, sheet=table.sheet,
+                    image_roots=tuple(image_roots))
     out.report.rows_read = len(table.rows)
     base_dir = str(file.resolve().parent)
     if detected == "shopify":

@@ -3,90 +3,104 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import ipaddress
 import os
 import socket
-import warnings
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
-import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
-from skureel.domain import ImageAsset, SkureelError
+from skureel.domain import ImageAsset
+from skureel.imageio import ImageProblem, decode_rgba
 from skureel.settings import Settings
 
-ALLOWED_FORMATS = ["JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"]
-
-
-class ImageProblem(SkureelError):
-    """One image could not be used; the product is reported, the run goes on."""
+__all__ = ["ImageCache", "ImageProblem", "decode", "describe", "fetch_bytes"]
 
 
 def _refuse_private(url: str, settings: Settings) -> None:
-    host = urlparse(url).hostname or ""
-    if settings.allow_private_urls:
+    """Private, loopback, link-local and reserved addresses are refused unless settings allow them (all, or listed
+    networks such as 127.0.0.1/32 for a fake server or an in-house image host)."""
+    parsed = urlparse(url)
+    host = parsed.hostname or ""
+    if parsed.scheme not in ("http", "https") or not host:
+        raise ImageProblem(f"{url}: only http:// and https:// image links are fetched")
+    allowed = settings.allow_private_urls
+    if allowed is True:
         return
     try:
-        infos = socket.getaddrinfo(host, None)
-    except socket.gaierror as exc:
+        infos = socket.getaddrinfo(host, parsed.port or (443 if parsed.scheme == "https" else 80))
+    except (socket.gaierror, UnicodeError) as exc:
         raise ImageProblem(f"{url}: host {host!r} not found") from exc
+    networks = [ipaddress.ip_network(n, strict=False) for n in allowed] if isinstance(allowed, list) else []
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
-        if address.is_private or address.is_loopback or address.is_link_local or address.is_reserved:
-            raise ImageProblem(f"{url}: refusing a private or loopback address ({address}); allow it in settings")
+        if address.is_private or address.is_loopback or address.is_link_local or address.is_reserved \
+                or address.is_multicast or address.is_unspecified:
+            if any(address in network for network in networks):
+                continue
+            raise ImageProblem(f"{url}: refusing a private or loopback address ({address}); "
+                               "allow it with SKUREEL_ALLOW_PRIVATE_URLS")
+
+
+MAX_REDIRECTS = 5
 
 
 def fetch_bytes(url: str, settings: Settings, client: httpx.Client | None = None) -> bytes:
-    _refuse_private(url, settings)
+    """GET with a size cap, an overall deadline, and every redirect hop checked like the first address."""
     own = client is None
     http = client or httpx.Client(timeout=settings.image_fetch_timeout_s, follow_redirects=False)
+    deadline = time.monotonic() + settings.image_fetch_timeout_s * 2
+    current = url
     try:
-        with http.stream("GET", url, timeout=settings.image_fetch_timeout_s) as response:
-            if response.status_code != 200:
-                raise ImageProblem(f"{url}: HTTP {response.status_code}")
-            chunks, total = [], 0
-            for chunk in response.iter_bytes():
-                total += len(chunk)
-                if total > settings.image_max_bytes:
-                    raise ImageProblem(f"{url}: larger than {settings.image_max_bytes // 1_000_000} MB")
-                chunks.append(chunk)
-            return b"".join(chunks)
+        for _ in range(MAX_REDIRECTS + 1):
+            _refuse_private(current, settings)
+            with http.stream("GET", current, timeout=settings.image_fetch_timeout_s) as response:
+                if response.is_redirect and response.headers.get("location"):
+                    current = str(response.url.join(response.headers["location"]))
+                    continue
+                if response.status_code != 200:
+                    raise ImageProblem(f"{url}: the link answers HTTP {response.status_code}")
+                chunks, total = [], 0
+                for chunk in response.iter_bytes():
+                    total += len(chunk)
+                    if total > settings.image_max_bytes:
+                        raise ImageProblem(f"{url}: larger than {settings.image_max_bytes // 1_000_000} MB")
+                    if time.monotonic() > deadline:
+                        raise ImageProblem(f"{url}: too slow (over {settings.image_fetch_timeout_s * 2:.0f} s)")
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        raise ImageProblem(f"{url}: more than {MAX_REDIRECTS} redirects")
+    except httpx.TimeoutException as exc:
+        raise ImageProblem(f"{url}: no answer within {settings.image_fetch_timeout_s:.0f} s") from exc
     except httpx.HTTPError as exc:
-        raise ImageProblem(f"{url}: could not fetch ({type(exc).__name__})") from exc
+        raise ImageProblem(f"{url}: could not fetch ({_http_words(exc)})") from exc
     finally:
         if own:
             http.close()
 
 
+def _http_words(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.ConnectError):
+        return "the host refused the connection or is unreachable"
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+        return "the connection broke off"
+    return "a network error"
+
+
 def decode(data: bytes, source: str, max_pixels: int) -> Image.Image:
-    """Decode under the pixel limit, EXIF-rotate, convert any mode to RGBA (clean transparent pixels)."""
-    Image.MAX_IMAGE_PIXELS = max_pixels
+    """Decode under the pixel limit, EXIF-rotate, convert any mode to RGBA (see skureel.imageio)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image: Image.Image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
-            if image.width * image.height > max_pixels:
-                raise ImageProblem(f"{source}: {image.width}x{image.height} is over the {max_pixels // 1_000_000} MP limit")
-            image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError, SyntaxError) as exc:
-        raise ImageProblem(f"{source}: not a usable image ({type(exc).__name__}: {exc})") from exc
-    image = ImageOps.exif_transpose(image) or image
-    if image.mode in ("I;16", "I;16B", "I", "F"):
-        arr = np.asarray(image, dtype=np.float32)
-        peak = float(arr.max()) or 1.0
-        image = Image.fromarray(np.clip(arr / peak * 255.0, 0, 255).astype(np.uint8), "L")
-    if image.mode == "CMYK":
-        image = image.convert("RGB")
-    rgba = image.convert("RGBA")
-    arr = np.array(rgba)
-    # fully transparent pixels are often black: make them neutral so resampling leaves no dark fringe
-    clear = arr[..., 3] == 0
-    if clear.any():
-        arr[clear, :3] = 255
-    return Image.fromarray(arr)
+        return decode_rgba(data, max_pixels)[0]
+    except ImageProblem as exc:
+        raise ImageProblem(f"{describe(source)}: {exc}") from exc
+
+
+def describe(source: str) -> str:
+    """A source as a user recognises it: the file name for local paths, the link for URLs."""
+    return source if "://" in source else Path(source).name
 
 
 class ImageCache:
@@ -111,9 +125,9 @@ class ImageCache:
             return data
         path = Path(ref)
         if not path.is_file():
-            raise ImageProblem(f"{ref}: image file not found")
+            raise ImageProblem(f"{describe(ref)}: image file not found")
         if path.stat().st_size > self.settings.image_max_bytes:
-            raise ImageProblem(f"{ref}: larger than {self.settings.image_max_bytes // 1_000_000} MB")
+            raise ImageProblem(f"{describe(ref)}: larger than {self.settings.image_max_bytes // 1_000_000} MB")
         return path.read_bytes()
 
     def load(self, ref: str) -> ImageAsset:
@@ -124,10 +138,10 @@ class ImageCache:
         if meta.exists() and target.exists():
             asset = ImageAsset.model_validate_json(meta.read_text())
             return asset.model_copy(update={"source": ref})
-        image = decode(data, ref, self.settings.image_max_pixels)  # validates first: a bad file never gets further
-        with Image.open(io.BytesIO(data)) as probe_img:
-            original_format = probe_img.format or "unknown"
-            had_alpha = probe_img.mode in ("RGBA", "LA", "PA") or "transparency" in probe_img.info
+        try:  # validates first: a bad file never gets further
+            image, original_format, had_alpha = decode_rgba(data, self.settings.image_max_pixels)
+        except ImageProblem as exc:
+            raise ImageProblem(f"{describe(ref)}: {exc}") from exc
         fingerprint = hashlib.sha256(image.tobytes()).hexdigest()[:32]
         tmp = target.with_suffix(f".{os.getpid()}.tmp.png")
         image.save(tmp, compress_level=1)

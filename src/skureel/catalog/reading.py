@@ -56,8 +56,16 @@ def check_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
 
 
 def decode_text(path: Path, data: bytes) -> str:
-    if b"\x00" in data[:8192]:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode text" export
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UnusableInput(f"{path}: broken UTF-16 text; save it as UTF-8 CSV") from exc
+    head = data[:8192]
+    if head.count(b"\x00") > max(8, len(head) // 50):
         raise UnusableInput(f"{path}: is a binary file, not a CSV/TSV text file")
+    # a stray NUL in one cell must not sink the file: it becomes U+FFFD, visible in that row's values
+    data = data.replace(b"\x00", "\ufffd".encode())
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             text = data.decode(encoding)

@@ -1,7 +1,7 @@
 """Pure pydantic models and errors shared by every stage. Imports nothing heavier than pydantic."""
 
 from skureel.domain.brand import BrandColours, BrandKit, EndCard
-from skureel.domain.errors import SkureelError, UnusableInput
+from skureel.domain.errors import SkureelError, UnusableInput, plain_error
 from skureel.domain.media import Clip, Deliverable, FormatPreset, SafeZone
 from skureel.domain.product import (
     ImageAsset,
@@ -22,6 +22,7 @@ from skureel.domain.shot import (
 )
 
 __all__ = [
+    "plain_error",
     "AudioSpec",
     "BrandColours",
     "BrandKit",

@@ -10,6 +10,7 @@ from skureel.catalog.images import ImageCache, ImageProblem
 from skureel.formats import preset as format_preset
 from skureel.keys import digest, overlay_hash
 from skureel.ledger import Ledger
+from skureel.naming import clip_stem
 from skureel.pipeline.work import (
     Composed,
     ShotWork,
@@ -92,7 +93,7 @@ def produce_presenter(work: SkuWork, item: ShotWork, hero: Prepared | None, outc
                                  full_frame=hero.cutout.mode == "full-frame")
         total = plan.total_frames / FPS
         track = voice_track(speech, music, total)
-        name = f"{product.sku}__{shot.shot_id}__{fmt}"
+        name = clip_stem(product.sku, shot.shot_id, fmt)
         out = staging / f"{name}.mp4"
         tags = tags_for(product, brand, shot) | {"kind": "avatar", "voice": voice, "language": shot.language or brand.locale,
                                                   "script_hash": hashlib.sha256(script.encode()).hexdigest()[:12]}

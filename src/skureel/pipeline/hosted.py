@@ -9,21 +9,21 @@ from __future__ import annotations
 import asyncio
 import io
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from PIL import Image
 from pydantic import BaseModel, Field
 
 from skureel.domain import BrandKit, Product
 from skureel.keys import content_key
 from skureel.ledger import Ledger
+from skureel.pipeline.adapt import Limits, Payload, adapt_image
+from skureel.pipeline.claims import hold_claim, owner_id
 from skureel.pipeline.work import ShotWork, voice_for
-from skureel.prompts import render_prompt
+from skureel.prompts import RenderedPrompt, render_prompt
 from skureel.providers import credentials as creds
 from skureel.providers.base import (
     JobRef,
@@ -36,10 +36,13 @@ from skureel.providers.base import (
     Transient,
     UnknownOutcome,
 )
-from skureel.providers.capabilities import capabilities
+from skureel.providers.capabilities import Capabilities, capabilities, model_caps, parse_choice, tier_model
 from skureel.providers.polling import wait_for, with_retries
 from skureel.providers.registry import provider_class
 from skureel.render.compose import Prepared
+
+if TYPE_CHECKING:
+    from skureel.catalog.images import ImageCache
 
 Limit = Callable[[str], AbstractAsyncContextManager[None]]
 
@@ -67,14 +70,18 @@ class HostedContext:
     def __init__(self, ledger: Ledger, cache_dir: Path, brand: BrandKit, *, budget: Budget,
                  limit: Limit = no_limit, secret_lookup: creds.SecretLookup | None = None,
                  deadline_s: float = 1800.0, poll_first_s: float = 1.0, poll_max_s: float = 15.0,
-                 retry_base_s: float = 1.0) -> None:
+                 retry_base_s: float = 1.0, quality: str = "final", claim_lease_s: float = 60.0) -> None:
         self.ledger, self.cache_dir, self.brand, self.budget, self.limit = ledger, cache_dir, brand, budget, limit
+        self.quality = quality  # picks a fallback provider's model when the chain pins none
         self.secret_lookup, self.deadline_s = secret_lookup, deadline_s
         self.poll_first_s, self.poll_max_s, self.retry_base_s = poll_first_s, poll_max_s, retry_base_s
         self.exhausted: dict[str, str] = {}  # provider -> reason: out of credit, stop submitting there
         self.semaphores: dict[str, asyncio.Semaphore] = {}
         self.clients: dict[str, Provider] = {}
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
+        # who holds a content key's claim in the ledger: unique per process and context (pipeline/claims)
+        self.owner = owner_id()
+        self.claim_lease_s, self.claim_wait_s = claim_lease_s, 2.0
 
     def adapter(self, name: str) -> Provider:
         if name not in self.clients:
@@ -95,28 +102,17 @@ class HostedResult(BaseModel):
     failure: str | None = None
     left_by_budget: bool = False
     notes: list[str] = Field(default_factory=list)
+    qa_spent_usd: float = 0.0  # paid for clips the QA gate rejected (pipeline/gate.py), beyond `clip`'s own cost
 
 
-def image_payload(hero: Prepared | None) -> tuple[bytes | None, tuple[float, float, float, float] | None]:
-    """JPEG on white, at most 2048 px: accepted by every vendor (Kling takes jpg/png only)."""
-    if hero is None:
-        return None, None
-    x0, y0, x1, y1 = hero.cutout.bbox
-    w, h = hero.asset.width, hero.asset.height
-    return _jpeg(hero.asset.path, hero.asset.sha256), (x0 / w, y0 / h, x1 / w, y1 / h)
-
-
-@lru_cache(maxsize=256)
-def _jpeg(path: str, sha256: str) -> bytes:
-    """Encoded once per image (the cache key includes its content hash), not once per job."""
-    del sha256
-    image = Image.open(path).convert("RGBA")
-    background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-    rgb = Image.alpha_composite(background, image).convert("RGB")
-    rgb.thumbnail((2048, 2048))
-    out = io.BytesIO()
-    rgb.save(out, format="JPEG", quality=92)
-    return out.getvalue()
+def image_payload(source: Prepared | None, caps: Capabilities, background: str) -> Payload | None:
+    """The photo as this provider accepts it (see pipeline/adapt.py); None without a photo."""
+    if source is None:
+        return None
+    bbox = tuple(int(v) for v in source.cutout.bbox)
+    limits = Limits(min_side=caps.image_min_side, max_bytes=caps.image_max_bytes,
+                    min_aspect=caps.image_aspect_range[0], max_aspect=caps.image_aspect_range[1])
+    return adapt_image(source.asset.path, source.asset.sha256, bbox, limits, background)
 
 
 def speech_wav(text: str, voice: str) -> bytes:
@@ -137,39 +133,105 @@ def speech_wav(text: str, voice: str) -> bytes:
     return out.getvalue()
 
 
+def _rendered_for(item: ShotWork, entry: str, ctx: HostedContext, photos: int) -> RenderedPrompt:
+    """The planned rendering on the planned provider; on a fallback, the pinned model or the quality tier's."""
+    choice = parse_choice(entry, allow_retired=True)
+    if item.rendered.provider == choice.provider and choice.model in (None, item.rendered.model):
+        return item.rendered
+    model = choice.model or (None if item.shot.kind == "avatar" else tier_model(choice.provider, ctx.quality, photos))
+    return render_prompt(item.shot, choice.provider, model)
+
+
+def wants_references(product: Product, item: ShotWork, chain: list[str], quality: str) -> bool:
+    """Whether any model this shot may run on takes the SKU's other photos as references (Kling Omni and kin)."""
+    if item.shot.kind == "avatar" or len(product.images) < 2:
+        return False
+    models = [(item.rendered.provider, item.rendered.model)]
+    for entry in chain:
+        choice = parse_choice(entry, allow_retired=True)
+        models.append((choice.provider, choice.model or tier_model(choice.provider, quality, len(product.images))))
+    return any((spec := model_caps(p, m).model) is not None and spec.max_references > 0 for p, m in models)
+
+
+def load_gallery(product: Product, cache: ImageCache) -> list[Prepared]:
+    """The SKU's usable photos, best packshot first (the hero leads, as choose_hero would pick it)."""
+    from skureel.catalog.images import ImageProblem
+    from skureel.imageio import fitness
+    from skureel.render.compose import prepare
+
+    prepared: list[Prepared] = []
+    for ref in product.images:
+        try:
+            asset = cache.load(product.resolve_image(ref))
+        except ImageProblem:
+            continue
+        if fitness(asset.width, asset.height, hosted=True) is None:  # the same bar the hero had to pass
+            prepared.append(prepare(asset))
+    usable = [p for p in prepared if p.cutout.mode != "placeholder"]
+    return sorted(usable, key=lambda p: (-p.cutout.packshot_score, prepared.index(p)))
+
+
+def _references(gallery: Sequence[Prepared], source: Prepared | None, caps: Capabilities,
+                background: str) -> list[tuple[str, bytes]]:
+    """(digest, bytes) of the SKU's other photos, best packshot first, for models that take references (Omni)."""
+    limit = caps.model.max_references if caps.model else 0
+    out: list[tuple[str, bytes]] = []
+    for other in gallery:
+        if len(out) >= limit:
+            break
+        if source is not None and other.asset.sha256 == source.asset.sha256:
+            continue
+        payload = image_payload(other, caps, background)
+        if payload is not None:
+            out.append((payload.digest if payload.adapted else other.asset.sha256, payload.data))
+    return out
+
+
 async def generate_shot(product: Product, item: ShotWork, hero: Prepared | None, chain: list[str],
-                        ctx: HostedContext, presenter: Prepared | None = None) -> HostedResult:
+                        ctx: HostedContext, presenter: Prepared | None = None,
+                        gallery: Sequence[Prepared] = ()) -> HostedResult:
     shot = item.shot
     result = HostedResult(sku=product.sku, shot_id=shot.shot_id)
     avatar = shot.kind == "avatar"
-    image, box = image_payload(presenter if avatar else hero)
-    for name in chain:
+    source = presenter if avatar else hero
+    for entry in chain:  # `provider` or `provider:model`
+        name = entry.partition(":")[0]
         if name == "local":
             result.fallback_local = True
             return result
         if name in ctx.exhausted:
             result.notes.append(f"{name} skipped: {ctx.exhausted[name]}")
             continue
-        rendered = render_prompt(shot, name)
-        caps = capabilities(name)
+        rendered = _rendered_for(item, entry, ctx, len(gallery) or (1 if source else 0))
+        caps = model_caps(name, rendered.model)
+        if caps.retired:
+            result.notes.append(f"{name}: retired since {caps.retired}")
+            continue
         if avatar and not caps.avatar:
             result.notes.append(f"{name}: no avatar model")
             continue
         if not avatar and not (caps.image_to_video or caps.text_to_video):
             result.notes.append(f"{name}: avatar-only provider")
             continue
-        if image is None and not caps.text_to_video:
+        payload = image_payload(source, caps, ctx.brand.colours.background)
+        if payload is None and not caps.text_to_video:
             result.notes.append(f"{name}: needs an image")
             continue
-        source = presenter if avatar else hero
-        key = content_key(shot, [source.asset.sha256] if source else [], name, rendered.model, rendered.params,
-                          ctx.brand, rendered.prompt)
+        image, box = (payload.data, payload.box) if payload else (None, None)
+        digests = [source.asset.sha256] if source else []
+        if payload and payload.adapted:  # unadapted photos keep their old keys: nothing already paid is paid again
+            digests.append(payload.digest)
+            result.notes.append(f"{name}: {payload.note}")
+        refs = [] if avatar else _references(gallery, source, caps, ctx.brand.colours.background)
+        digests += [digest for digest, _ in refs]  # only models taking references: other keys stay as they were
+        key = content_key(shot, digests, name, rendered.model, rendered.params, ctx.brand, rendered.prompt)
         audio = None
         if avatar and name in ("kling", "fal"):
             audio = await asyncio.to_thread(speech_wav, shot.audio.voice_over or "", voice_for(shot.language, ctx.brand.voice))
         request = JobRequest(content_key=key, shot=shot, rendered=rendered, image=image, image_mime="image/jpeg",
-                             audio=audio, audio_mime="audio/wav")
-        cost = round(caps.price(str(rendered.params.get("mode", "")) or None) * rendered.duration_s, 4)
+                             audio=audio, audio_mime="audio/wav", references=[data for _, data in refs])
+        cost = round(caps.price(str(rendered.params.get("mode", "")) or None, audio=rendered.audio)
+                     * rendered.duration_s, 4)
         try:
             clip = await _run_on(name, request, cost, box, ctx, product.sku)
         except (Rejected, OutOfCredit) as exc:
@@ -242,6 +304,14 @@ async def _submit_freeing_slot(adapter: Provider, request: JobRequest, ctx: Host
 
 async def _run_on(name: str, request: JobRequest, cost: float, box: tuple[float, float, float, float] | None,
                   ctx: HostedContext, sku: str) -> dict[str, Any]:
+    """Only the holder of the content key's claim may submit, look up or poll it. Prefect may execute one flow
+    run twice and workers die mid-job, so the ledger, not Prefect's state, decides who pays (once)."""
+    async with hold_claim(ctx.ledger, request.content_key, ctx.owner, ctx.claim_lease_s, ctx.claim_wait_s):
+        return await _run_claimed(name, request, cost, box, ctx, sku)
+
+
+async def _run_claimed(name: str, request: JobRequest, cost: float, box: tuple[float, float, float, float] | None,
+                       ctx: HostedContext, sku: str) -> dict[str, Any]:
     ledger = ctx.ledger
     key = request.content_key
     dest = ctx.cache_dir / "clips" / f"{key}.mp4"
@@ -249,7 +319,7 @@ async def _run_on(name: str, request: JobRequest, cost: float, box: tuple[float,
                                seed=request.shot.seed, blueprint_hash=request.shot.blueprint_hash(),
                                input_fingerprint=key[:16], cost_usd=cost)
     clip = {"content_key": key, "path": str(dest), "duration_s": request.rendered.duration_s, "product_box": box,
-            "cost_usd": row.get("cost_usd") or cost}
+            "cost_usd": row.get("cost_usd") or cost, "model": request.rendered.model}
     if row["state"] == "done" and dest.exists():
         return clip  # paid for before: reuse
     if row["state"] == "rejected":
@@ -267,9 +337,10 @@ async def _run_on(name: str, request: JobRequest, cost: float, box: tuple[float,
         elif row["state"] in ("submitting", "unknown"):
             # an earlier attempt may have created it: look it up (lookups are free, so retried), never pay twice
             ref = await with_retries(lambda: adapter.recover(request), base_s=ctx.retry_base_s)  # type: ignore[assignment]
-            if ref is None:
+            if ref is None and not adapter.lookup_is_authoritative:
                 raise UnknownOutcome(name, "an earlier submission may have been created but cannot be looked up; "
                                            "check the vendor's dashboard before rerunning")
+            # authoritative lookup found nothing: the earlier process died before its create reached the vendor
         if ref is None:
             if name in ctx.exhausted:  # ran out of credit while this job waited for a slot: submit nothing more
                 raise OutOfCredit(name, f"not submitted: {ctx.exhausted[name]} earlier in this run")

@@ -22,12 +22,14 @@ def apply_results(run: RunPlan, results: dict[tuple[int, int], HostedResult]) ->
     for (wi, si), result in results.items():
         work = run.work[wi]
         item = work.shots[si]
+        spend += result.qa_spent_usd  # clips the QA gate rejected were paid for too
         if result.fallback_local:
             work.shots[si] = item.model_copy(update={"rendered": render_prompt(item.shot, "local")})
             continue
         if result.clip is not None and result.provider:
             work.hosted_clips[item.shot.shot_id] = result.clip
-            work.shots[si] = item.model_copy(update={"rendered": render_prompt(item.shot, result.provider)})
+            rendered = render_prompt(item.shot, result.provider, result.clip.get("model"))  # the model that made it
+            work.shots[si] = item.model_copy(update={"rendered": rendered})
             spend += float(result.clip.get("cost_usd") or 0.0)
             continue
         drop.setdefault(wi, set()).add(si)

@@ -6,20 +6,22 @@ never the output target (publishing happens afterwards, in one place).
 
 from __future__ import annotations
 
+import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import av
-
-from skureel.catalog.images import ImageCache, ImageProblem
-from skureel.domain import BrandKit, ShotSpec
+from skureel.catalog.images import ImageCache, ImageProblem, describe
+from skureel.domain import BrandKit, ShotSpec, plain_error
 from skureel.formats import preset as format_preset
+from skureel.imageio import fitness
 from skureel.keys import content_key, overlay_hash
 from skureel.ledger import Ledger
+from skureel.naming import clip_stem, sku_key
 from skureel.pipeline.avatar_local import produce_presenter
 from skureel.pipeline.work import (
     Composed,
+    ShotWork,
     SkuOutcome,
     SkuWork,
     overlay_for,
@@ -32,104 +34,151 @@ from skureel.render.compose import Prepared, choose_hero, compose_clip, prepare,
 
 
 def produce_sku(work: SkuWork) -> SkuOutcome:
-    """Everything for one SKU that costs CPU: image checks, cut-out, render or reframe, encode, probe."""
-    product, brand = work.product, work.brand
-    outcome = SkuOutcome(sku=product.sku)
-    ledger = Ledger(work.ledger_url)
+    """Everything for one SKU that costs CPU: image checks, cut-out, render or reframe, encode, probe.
+
+    Nothing raised here may stop the run: an unexpected failure becomes this shot's (or this SKU's) failure
+    with a one-line reason, and its traceback travels back in `outcome.details` for the run's log.
+    """
+    outcome = SkuOutcome(sku=work.product.sku)
+    try:
+        hero, ledger, staging = _prepare_sku(work, outcome)
+    except Exception as exc:  # noqa: BLE001 - isolation: one SKU never aborts the batch
+        record_unexpected(outcome, "", exc)
+        return outcome
+    for item in work.shots:
+        try:
+            _produce_shot(work, item, hero, outcome, ledger, staging)
+        except Exception as exc:  # noqa: BLE001 - isolation, as above
+            record_unexpected(outcome, item.shot.shot_id, exc)
+    return outcome
+
+
+def record_unexpected(outcome: SkuOutcome, shot_id: str, exc: BaseException, fmt: str = "") -> None:
+    failure = {"sku": outcome.sku, "shot": shot_id, "reason": plain_error(exc)}
+    if fmt:
+        failure["format"] = fmt
+    outcome.failures.append(failure)
+    where = "/".join(x for x in (shot_id, fmt) if x)
+    outcome.details.append(f"SKU {outcome.sku!r} {where}: " + "".join(traceback.format_exception(exc)))
+
+
+def _prepare_sku(work: SkuWork, outcome: SkuOutcome) -> tuple[Prepared | None, Ledger, Path]:
+    product = work.product
+    hosted_only = all(item.rendered.provider != "local" for item in work.shots)
     cache = ImageCache(work.settings)
     prepared: list[Prepared] = []
     for ref in product.images:
         try:
-            prepared.append(prepare(cache.load(product.resolve_image(ref))))
+            asset = cache.load(product.resolve_image(ref))
         except ImageProblem as exc:
             outcome.notes.append(str(exc))
+            continue
+        unfit = fitness(asset.width, asset.height, hosted=hosted_only)
+        if unfit:  # said before any CPU is spent on it, not after a minute of rendering
+            outcome.notes.append(f"{describe(asset.source)}: {unfit}")
+            continue
+        prepared.append(prepare(asset))
     hero, notes = choose_hero(prepared)
     outcome.notes.extend(notes)
-    staging = Path(work.staging) / product.sku
+    staging = Path(work.staging) / sku_key(product.sku)
     staging.mkdir(parents=True, exist_ok=True)
-    for item in work.shots:
-        shot = item.shot
-        provider = item.rendered.provider
-        if shot.kind == "avatar" and shot.shot_id not in work.hosted_clips:
-            produce_presenter(work, item, hero, outcome, ledger, staging)
+    return hero, Ledger(work.ledger_url), staging
+
+
+def _produce_shot(work: SkuWork, item: ShotWork, hero: Prepared | None, outcome: SkuOutcome, ledger: Ledger,
+                  staging: Path) -> None:
+    product, brand = work.product, work.brand
+    shot = item.shot
+    provider = item.rendered.provider
+    if shot.kind == "avatar" and shot.shot_id not in work.hosted_clips:
+        produce_presenter(work, item, hero, outcome, ledger, staging)
+        return
+    if provider == "local" and hero is None and shot.kind != "avatar":
+        reason = "no usable product image (" + ("; ".join(outcome.notes) or "the row has none") + ")"
+        outcome.failures.append({"sku": product.sku, "shot": shot.shot_id, "reason": reason})
+        return
+    digests = [hero.asset.sha256] if hero else []
+    key = content_key(shot, digests, provider, item.rendered.model, item.rendered.params, brand,
+                      None if provider == "local" else item.rendered.prompt)
+    hosted = work.hosted_clips.get(shot.shot_id)
+    if provider == "local":
+        ledger.record_intent(key, sku=product.sku, shot_id=shot.shot_id, provider="local", model=item.rendered.model,
+                             seed=shot.seed, blueprint_hash=shot.blueprint_hash(), input_fingerprint=",".join(digests),
+                             cost_usd=0.0)
+        assert hero is not None
+        ledger.update_job(key, state="done", clip_path=hero.asset.path, clip_sha256=hero.asset.sha256,
+                          info={"cutout": hero.cutout.model_dump(), "hero": hero.asset.source})
+    elif hosted is None:
+        outcome.failures.append({"sku": product.sku, "shot": shot.shot_id, "reason": "no base clip from the provider"})
+        return
+    else:
+        key = hosted["content_key"]
+    local_qa: dict[str, Any] | None = None
+    for fmt in work.formats:
+        ohash = overlay_hash(product, brand, fmt, shot.language)
+        existing = ledger.deliverable(product.sku, shot.shot_id, fmt)
+        if (not work.force and existing and existing["state"] == "published" and existing["content_key"] == key
+                and existing["overlay_hash"] == ohash):
+            outcome.reused.append((shot.shot_id, fmt))
             continue
-        if provider == "local" and hero is None and shot.kind != "avatar":
-            reason = "no usable product image (" + ("; ".join(outcome.notes) or "the row has none") + ")"
-            outcome.failures.append({"sku": product.sku, "shot": shot.shot_id, "reason": reason})
-            continue
-        digests = [hero.asset.sha256] if hero else []
-        key = content_key(shot, digests, provider, item.rendered.model, item.rendered.params, brand,
-                          None if provider == "local" else item.rendered.prompt)
-        hosted = work.hosted_clips.get(shot.shot_id)
-        if provider == "local":
-            ledger.record_intent(key, sku=product.sku, shot_id=shot.shot_id, provider="local", model=item.rendered.model,
-                                 seed=shot.seed, blueprint_hash=shot.blueprint_hash(), input_fingerprint=",".join(digests),
-                                 cost_usd=0.0)
-            assert hero is not None
-            ledger.update_job(key, state="done", clip_path=hero.asset.path, clip_sha256=hero.asset.sha256,
-                              info={"cutout": hero.cutout.model_dump(), "hero": hero.asset.source})
-        elif hosted is None:
-            outcome.failures.append({"sku": product.sku, "shot": shot.shot_id, "reason": "no base clip from the provider"})
-            continue
-        else:
-            key = hosted["content_key"]
-        for fmt in work.formats:
-            ohash = overlay_hash(product, brand, fmt, shot.language)
-            existing = ledger.deliverable(product.sku, shot.shot_id, fmt)
-            if (not work.force and existing and existing["state"] == "published" and existing["content_key"] == key
-                    and existing["overlay_hash"] == ohash):
-                outcome.reused.append((shot.shot_id, fmt))
-                continue
-            name = f"{product.sku}__{shot.shot_id}__{fmt}"
-            out = staging / f"{name}.mp4"
-            tags = tags_for(product, brand, shot)
-            metadata = {
-                "title": product.title[:200], "description": product.description[:500], "artist": brand.name,
-                "copyright": brand.name, "genre": tags["category"][:100],
-                "keywords": ", ".join(x for x in (tags["brand"], tags["campaign"], tags["category"], tags["material"],
-                                                  tags["colour"]) if x),
-                "comment": f"skureel content_key={key}; ai_generated={'true' if provider != 'local' else 'false'}",
-            }
-            try:
-                if provider == "local":
-                    assert hero is not None
-                    result, boxes = render_local(shot, hero, fmt, brand, overlay_for(product, brand), out,
-                                                 quality=work.quality, metadata=metadata)
-                else:
-                    assert hosted is not None
-                    result = compose_clip(Path(hosted["path"]), hosted.get("product_box"), float(hosted["duration_s"]),
-                                          fmt, brand, overlay_for(product, brand), out, quality=work.quality,
-                                          metadata=metadata, speech=_own_speech(shot, provider, brand))
-            except (OSError, ValueError, av.FFmpegError) as exc:
-                outcome.failures.append({"sku": product.sku, "shot": shot.shot_id, "format": fmt,
-                                         "reason": f"render failed: {type(exc).__name__}: {exc}"})
-                continue
-            if not result.ok:
-                outcome.failures.append({"sku": product.sku, "shot": shot.shot_id, "format": fmt,
-                                         "reason": "quality check failed: " + "; ".join(result.problems)})
-                continue
-            poster = staging / f"{name}.jpg"
-            save_poster(out, min(shot.duration_s * 0.4, result.duration_s / 2), poster)
-            spec = format_preset(fmt)
-            row = {
-                "sku": product.sku, "title": product.title, "shot": shot.shot_id, "kind": shot.kind, "format": fmt,
-                "platforms": spec.platforms, "width": result.width, "height": result.height,
-                "duration_s": round(result.duration_s, 3), "fps": result.fps, "provider": provider,
-                "model": item.rendered.model, "seed": shot.seed, "prompt": item.rendered.prompt, "content_key": key,
-                "input_fingerprint": ",".join(digests), "overlay_hash": ohash,
-                "cost_usd": hosted.get("cost_usd", 0.0) if hosted else 0.0, "sha256": sha256_file(out),
-                "bytes": out.stat().st_size, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "tags": tags, "ai_generated": provider != "local", "lufs_i": result.lufs_i,
-                "true_peak_db": result.true_peak_db, "description": product.description[:500],
-                "keywords": [v for v in tags.values() if v], "variant_keys": [v.sku for v in product.variants],
-                "label": "studio composite from the product photo" if provider == "local" else f"generated by {provider}",
-                "cutout": hero.cutout.mode if hero else None,
-            }
+        name = clip_stem(product.sku, shot.shot_id, fmt)
+        out = staging / f"{name}.mp4"
+        tags = tags_for(product, brand, shot)
+        metadata = {
+            "title": product.title[:200], "description": product.description[:500], "artist": brand.name,
+            "copyright": brand.name, "genre": tags["category"][:100],
+            "keywords": ", ".join(x for x in (tags["brand"], tags["campaign"], tags["category"], tags["material"],
+                                              tags["colour"]) if x),
+            "comment": f"skureel content_key={key}; ai_generated={'true' if provider != 'local' else 'false'}",
+        }
+        try:
             if provider == "local":
-                row["product_box_min_margin_px"] = _min_margin(boxes, result.width, result.height)
-            outcome.composed.append(Composed(sku=product.sku, shot_id=shot.shot_id, format=fmt, path=str(out),
-                                             poster=str(poster), row=row))
-    return outcome
+                assert hero is not None
+                result, boxes = render_local(shot, hero, fmt, brand, overlay_for(product, brand), out,
+                                             quality=work.quality, metadata=metadata)
+            else:
+                assert hosted is not None
+                result = compose_clip(Path(hosted["path"]), hosted.get("product_box"), float(hosted["duration_s"]),
+                                      fmt, brand, overlay_for(product, brand), out, quality=work.quality,
+                                      metadata=metadata, speech=_own_speech(shot, provider, brand),
+                                      native_audio=item.rendered.audio)
+        except Exception as exc:  # noqa: BLE001 - one format failing leaves the others
+            out.unlink(missing_ok=True)
+            record_unexpected(outcome, shot.shot_id, exc, fmt)
+            continue
+        if not result.ok:
+            outcome.failures.append({"sku": product.sku, "shot": shot.shot_id, "format": fmt,
+                                     "reason": "quality check failed: " + "; ".join(result.problems)})
+            continue
+        poster = staging / f"{name}.jpg"
+        save_poster(out, min(shot.duration_s * 0.4, result.duration_s / 2), poster)
+        spec = format_preset(fmt)
+        row = {
+            "sku": product.sku, "title": product.title, "shot": shot.shot_id, "kind": shot.kind, "format": fmt,
+            "platforms": spec.platforms, "width": result.width, "height": result.height,
+            "duration_s": round(result.duration_s, 3), "fps": result.fps, "provider": provider,
+            "model": item.rendered.model, "seed": shot.seed, "prompt": item.rendered.prompt, "content_key": key,
+            "input_fingerprint": ",".join(digests), "overlay_hash": ohash,
+            "cost_usd": hosted.get("cost_usd", 0.0) if hosted else 0.0, "sha256": sha256_file(out),
+            "bytes": out.stat().st_size, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "tags": tags, "ai_generated": provider != "local", "lufs_i": result.lufs_i,
+            "true_peak_db": result.true_peak_db, "description": product.description[:500],
+            "keywords": [v for v in tags.values() if v], "variant_keys": [v.sku for v in product.variants],
+            "label": "studio composite from the product photo" if provider == "local" else f"generated by {provider}",
+            "cutout": hero.cutout.mode if hero else None,
+        }
+        if provider == "local":
+            row["product_box_min_margin_px"] = _min_margin(boxes, result.width, result.height)
+        if hosted:  # the QA gate's verdict on the base clip (pipeline/gate.py), when it ran
+            row.update({k: v for k, v in hosted.items() if k.startswith("qa_")})
+        elif work.qa != "off" and hero is not None and shot.kind != "avatar":
+            if local_qa is None:  # a local render: checked once per shot (its first format), recorded only
+                from skureel.pipeline.gate import check_local
+
+                local_qa = check_local(out, hero, shot)
+            row.update(local_qa)
+        outcome.composed.append(Composed(sku=product.sku, shot_id=shot.shot_id, format=fmt, path=str(out),
+                                         poster=str(poster), row=row))
 
 
 def _own_speech(shot: ShotSpec, provider: str, brand: BrandKit) -> Any:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,14 @@ from pydantic import BaseModel, Field
 
 from skureel.catalog import ingest
 from skureel.catalog.brandkit import load_brand_kit
-from skureel.catalog.values import slug
-from skureel.domain import BrandKit, IngestReport
+from skureel.domain import BrandKit, IngestReport, Product, plain_error
 from skureel.exports import write_table
 from skureel.keys import product_hash
 from skureel.ledger import Ledger
-from skureel.pipeline.work import ShotWork, SkuOutcome, SkuWork
+from skureel.naming import clip_rel, sku_key
+from skureel.pipeline.gate import default_mode
+from skureel.pipeline.migrate import migrate_names, relative
+from skureel.pipeline.work import Composed, ShotWork, SkuOutcome, SkuWork
 from skureel.planning.plan import build_plan
 from skureel.publish.manifest import manifest_csv, manifest_json, render_report, sidecar
 from skureel.publish.storage import Target
@@ -43,6 +46,7 @@ class RunRequest(BaseModel):
     force: bool = False
     feed_format: str | None = None
     sheet: str | None = None
+    qa: str | None = None  # off | warn | gate; None: gate when a hosted provider is in the chain (pipeline/gate.py)
 
 
 class RunPlan(BaseModel):
@@ -58,6 +62,7 @@ class RunPlan(BaseModel):
     estimate_usd: float
     lint_blocked: list[dict[str, str]]
     hashes: dict[str, str]
+    notes: list[str] = Field(default_factory=list)  # what the run did besides producing (e.g. outputs moved)
 
 
 def prepare_run(request: RunRequest, settings: Settings) -> RunPlan:
@@ -71,9 +76,10 @@ def prepare_run(request: RunRequest, settings: Settings) -> RunPlan:
         products = [p for p in products if p.sku in wanted or p.key in wanted]
     ledger = Ledger.for_output(request.out, settings.cache_dir, settings.ledger_url)
     plan = build_plan(products, brand, providers=request.providers, formats=request.formats,
-                      languages=request.languages, price_overrides=settings.prices_override)
+                      languages=request.languages, price_overrides=settings.prices_override, quality=request.quality)
     staging = settings.cache_dir / "staging" / datetime.now(UTC).strftime("%Y%m%dT%H%M%S") / str(os.getpid())
     target = Target(request.out, settings)
+    notes = migrate_names(ledger, target)
     by_sku: dict[str, list[ShotWork]] = {}
     blocked: list[dict[str, str]] = []
     for item in plan.shots:
@@ -98,59 +104,63 @@ def prepare_run(request: RunRequest, settings: Settings) -> RunPlan:
             unchanged.append(product.sku)
             continue
         work.append(SkuWork(product=product, shots=shots, formats=formats, brand=brand, settings=settings,
-                            ledger_url=ledger.url, staging=str(staging), quality=request.quality, force=request.force))
+                            ledger_url=ledger.url, staging=str(staging), quality=request.quality, force=request.force,
+                            qa=default_mode(request.providers, request.qa)))
     current = {p.sku for p in report.products}
     removed = [sku for sku in ledger.known_skus() if sku not in current] if not request.only else []
     return RunPlan(request=request, settings=settings, ledger_url=ledger.url, staging=str(staging), report=report,
                    brand=brand, work=work, unchanged=unchanged, removed=removed, estimate_usd=plan.total_usd,
-                   lint_blocked=blocked, hashes=hashes)
+                   lint_blocked=blocked, hashes=hashes, notes=notes)
 
 
 def _all_present(ledger: Ledger, target: Target, sku: str) -> bool:
     rows = [r for r in ledger.deliverables_for(sku) if r["state"] == "published"]
-    return bool(rows) and all(target.exists(_rel(r["uri"], target)) for r in rows)
+    return bool(rows) and all((rel := relative(r["uri"], target)) is not None and target.exists(rel) for r in rows)
 
 
-def _rel(uri: str, target: Target) -> str:
-    if target.local:
-        return str(Path(uri).relative_to(target.root))
-    return uri[len(target.out) + 1 :]
+def publish_outcome(run: RunPlan, outcome: SkuOutcome) -> list[dict[str, str]]:
+    """Write each composed clip, poster and sidecar to the target; the ledger records intent first.
 
-
-def clip_rel(sku: str, name: str) -> str:
-    return f"clips/{slug(sku)}/{name}"
-
-
-def publish_outcome(run: RunPlan, outcome: SkuOutcome) -> list[dict[str, Any]]:
-    """Write each composed clip, poster and sidecar to the target; the ledger records intent first."""
+    Each deliverable is isolated: one that cannot be written becomes a failure, the others still land.
+    Returns the failures; tracebacks go to `outcome.details`.
+    """
     ledger = Ledger(run.ledger_url)
     target = Target(run.request.out, run.settings)
     product = next(w.product for w in run.work if w.product.sku == outcome.sku)
-    published: list[dict[str, Any]] = []
+    failures: list[dict[str, str]] = []
     for item in outcome.composed:
-        row = dict(item.row)
-        version = ledger.intend_publish(item.sku, item.shot_id, item.format, row["content_key"], row["overlay_hash"])
-        stem = Path(item.path).stem
-        row["version"] = version
-        row["uri"] = target.uri(clip_rel(item.sku, f"{stem}.mp4"))
-        row["poster_uri"] = target.uri(clip_rel(item.sku, f"{stem}.jpg"))
-        row["sidecar_uri"] = target.uri(clip_rel(item.sku, f"{stem}.json"))
-        row["status"] = "delivered"
-        target.put_file(Path(item.poster), clip_rel(item.sku, f"{stem}.jpg"))
-        target.put_bytes(sidecar(row, product.source_format, [v.gtin for v in product.variants if v.gtin]),
-                         clip_rel(item.sku, f"{stem}.json"))
-        target.put_file(Path(item.path), clip_rel(item.sku, f"{stem}.mp4"))  # the clip last: it is what readers look for
-        ledger.mark_published(item.sku, item.shot_id, item.format, row["uri"], row["sha256"], row["bytes"], row)
-        published.append(row)
-        for path in (Path(item.path), Path(item.poster)):
-            path.unlink(missing_ok=True)
-    failed = bool(outcome.failures)
+        try:
+            _publish_one(ledger, target, product, item)
+        except Exception as exc:  # noqa: BLE001 - isolation; the ledger still says "intent", so a rerun redoes it
+            failures.append({"sku": item.sku, "shot": item.shot_id, "format": item.format,
+                             "reason": f"publish failed: {plain_error(exc)}"})
+            outcome.details.append(f"publish {item.sku!r} {item.shot_id}/{item.format}: "
+                                   + "".join(traceback.format_exception(exc)))
+    failed = bool(outcome.failures or failures)
     ledger.set_product(outcome.sku, run.hashes.get(outcome.sku, ""), "failed" if failed else "delivered")
-    return published
+    return failures
+
+
+def _publish_one(ledger: Ledger, target: Target, product: Product, item: Composed) -> None:
+    row = dict(item.row)
+    version = ledger.intend_publish(item.sku, item.shot_id, item.format, row["content_key"], row["overlay_hash"])
+    rel = {suffix: clip_rel(item.sku, item.shot_id, item.format, suffix) for suffix in (".mp4", ".jpg", ".json")}
+    row["version"] = version
+    row["name_key"] = sku_key(item.sku)
+    row["uri"] = target.uri(rel[".mp4"])
+    row["poster_uri"] = target.uri(rel[".jpg"])
+    row["sidecar_uri"] = target.uri(rel[".json"])
+    row["status"] = "delivered"
+    target.put_file(Path(item.poster), rel[".jpg"])
+    target.put_bytes(sidecar(row, product.source_format, [v.gtin for v in product.variants if v.gtin]), rel[".json"])
+    target.put_file(Path(item.path), rel[".mp4"])  # the clip last: it is what readers look for
+    ledger.mark_published(item.sku, item.shot_id, item.format, row["uri"], row["sha256"], row["bytes"], row)
+    for path in (Path(item.path), Path(item.poster)):
+        path.unlink(missing_ok=True)
 
 
 def finalize(run: RunPlan, outcomes: list[SkuOutcome], spend_usd: float = 0.0,
-             left_by_budget: list[str] | None = None) -> dict[str, Any]:
+             left_by_budget: list[str] | None = None, composed_elsewhere: int = 0) -> dict[str, Any]:
     """Retire what left the catalog, then write manifest.json, manifest.csv, report.html and errors.csv."""
     ledger = Ledger(run.ledger_url)
     target = Target(run.request.out, run.settings)
@@ -159,13 +169,26 @@ def finalize(run: RunPlan, outcomes: list[SkuOutcome], spend_usd: float = 0.0,
     for sku in run.removed:
         if run.request.prune:
             for row in ledger.deliverables_for(sku):
-                if row["state"] == "published" and row["uri"]:
-                    stem = _rel(row["uri"], target).removesuffix(".mp4")
+                rel = relative(row["uri"] or "", target)
+                if row["state"] == "published" and rel:
+                    stem = rel.removesuffix(".mp4")
                     for suffix in (".mp4", ".jpg", ".json"):
                         target.remove(stem + suffix)
         retired += ledger.retire(sku)
     failures = [f for o in outcomes for f in o.failures] + run.lint_blocked
     failures += [{"sku": sku, "shot": "", "reason": "left: --max-spend reached"} for sku in (left_by_budget or [])]
+    sheet_rows = {p.sku: p.source_row for p in run.report.products}
+    ingest_reasons: dict[str, list[str]] = {}
+    for issue in run.report.issues:
+        if issue.sku and issue.severity == "error":
+            ingest_reasons.setdefault(issue.sku, []).append(issue.reason)
+    for failure in failures:  # in the user's coordinates: the sheet row beside the SKU, and why its images went
+        sku = failure.get("sku", "")
+        if sku in sheet_rows and not failure.get("row"):
+            failure["row"] = str(sheet_rows[sku])
+        reason = failure.get("reason", "")
+        if ("the row has none" in reason or "no usable image" in reason) and ingest_reasons.get(sku):
+            failure["reason"] = "no usable product image (" + "; ".join(ingest_reasons[sku]) + ")"
     rows: list[dict[str, Any]] = []
     for record in ledger.all_deliverables():
         if record["state"] not in ("published", "retired") or not record["row"]:
@@ -175,7 +198,7 @@ def finalize(run: RunPlan, outcomes: list[SkuOutcome], spend_usd: float = 0.0,
         row = json.loads(record["row"])
         row["status"] = "retired" if record["state"] == "retired" else "delivered"
         rows.append(row)
-    delivered_now = sum(len(o.composed) for o in outcomes)
+    delivered_now = sum(len(o.composed) for o in outcomes) + composed_elsewhere  # + by chunk runs on workers
     summary = {
         "catalog": run.request.catalog, "format": run.report.format, "products": len(run.report.products),
         "products_delivered": len({r["sku"] for r in rows if r["status"] == "delivered"}),
@@ -185,6 +208,8 @@ def finalize(run: RunPlan, outcomes: list[SkuOutcome], spend_usd: float = 0.0,
         "spend_usd": round(spend_usd, 4), "estimate_usd": run.estimate_usd, "providers": run.request.providers,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    summary["failures"] = failures
+    summary["notes"] = run.notes + [f"SKU {o.sku!r}: {note}" for o in outcomes for note in o.notes if not o.failures]
     target.put_bytes(manifest_json(rows, summary), "manifest.json")
     target.put_bytes(manifest_csv(rows), "manifest.csv")
     root = str(target.root) if target.local else target.out
@@ -204,5 +229,4 @@ def finalize(run: RunPlan, outcomes: list[SkuOutcome], spend_usd: float = 0.0,
                                                     "content_key", "tags")} for r in rows]})
         if problem:
             failures.append({"sku": "", "shot": "", "reason": problem})
-    summary["failures"] = failures
     return summary

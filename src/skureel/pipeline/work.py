@@ -42,6 +42,7 @@ class SkuWork(BaseModel):
     quality: str = "final"
     force: bool = False
     hosted_clips: dict[str, dict[str, Any]] = Field(default_factory=dict)  # shot_id -> base clip info from a provider
+    qa: str = "off"  # QA of local renders against the photo: off, or recorded (warn/gate); see pipeline/gate.py
 
 
 class Composed(BaseModel):
@@ -59,6 +60,7 @@ class SkuOutcome(BaseModel):
     reused: list[tuple[str, str]] = Field(default_factory=list)  # (shot, format) already published and unchanged
     failures: list[dict[str, str]] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    details: list[str] = Field(default_factory=list)  # tracebacks of unexpected failures, for the run's own log
 
 
 def sha256_file(path: Path) -> str:

@@ -151,7 +151,7 @@ def plan_product(product: Product, brand: BrandKit, vocab: Vocabulary, *, provid
             audio=audio, negative_prompt=negative,
             seed=product.video.seed if product.video.seed is not None else stable_seed(product.sku, shot_id),
             aspect_ratio=aspect, source_images=images, motion_effect=effect,
-            provider=product.video.provider or provider, title=product.title, language=language,
+            provider=(product.video.provider or provider).partition(":")[0], title=product.title, language=language,
             material_source=source,
             presenter_image=(product.resolve_image(product.video.presenter_image) if product.video.presenter_image
                              else brand.asset(brand.presenter_photo)) if kind == "avatar" else None,

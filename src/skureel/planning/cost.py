@@ -7,7 +7,7 @@ from collections import defaultdict
 from pydantic import BaseModel
 
 from skureel.prompts import RenderedPrompt
-from skureel.providers.capabilities import capabilities
+from skureel.providers.capabilities import model_caps
 
 
 class CostLine(BaseModel):
@@ -21,8 +21,9 @@ class CostLine(BaseModel):
 
 
 def shot_cost(sku: str, shot_id: str, rendered: RenderedPrompt, overrides: dict[str, float] | None = None) -> CostLine:
-    caps = capabilities(rendered.provider)
-    price = (overrides or {}).get(rendered.provider, caps.price(str(rendered.params.get("mode", "")) or None))
+    caps = model_caps(rendered.provider, rendered.model)
+    price = (overrides or {}).get(rendered.provider, caps.price(str(rendered.params.get("mode", "")) or None,
+                                                                audio=rendered.audio))
     return CostLine(sku=sku, shot_id=shot_id, provider=rendered.provider, seconds=rendered.duration_s,
                     usd_per_second=price, usd=round(price * rendered.duration_s, 4),
                     confirmed=caps.price_confirmed or rendered.provider in (overrides or {}))

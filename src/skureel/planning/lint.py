@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 from skureel.domain import BrandKit, ImageAsset, LintFinding, ShotSpec
+from skureel.imageio import fitness
 from skureel.planning.script import WORDS_PER_SECOND
 from skureel.prompts import RenderedPrompt
-from skureel.providers.capabilities import capabilities
+from skureel.providers.capabilities import model_caps
 
 _TEXT_REQUEST = re.compile(r"\b(text|caption|logo|title card|subtitle|lettering|words|typography|headline)s?\b.{0,30}"
                            r"\b(on screen|on-screen|overlay|appears?|reading|says|displayed)\b|"
@@ -25,8 +26,11 @@ def _finding(severity: str, shot: ShotSpec, field: str, message: str, provider: 
 
 def lint_shot(shot: ShotSpec, rendered: RenderedPrompt, brand: BrandKit, *, hero: ImageAsset | None = None,
               images_checked: bool = False, output_min_side: int = 1080, facts: str = "") -> list[LintFinding]:
-    caps = capabilities(rendered.provider)
+    caps = model_caps(rendered.provider, rendered.model)
     out: list[LintFinding] = []
+    if caps.retired:
+        out.append(_finding("error", shot, "provider", f"{caps.name} is retired since {caps.retired}: "
+                            f"{caps.retired_reason}", caps.name))
     cam = shot.camera
     moving = any((abs(cam.zoom_end - cam.zoom_start) > 0.001, cam.pan, cam.tilt, cam.arc_deg, cam.crane, cam.roll_deg,
                   cam.handheld, cam.focus_pull))
@@ -79,6 +83,10 @@ def lint_shot(shot: ShotSpec, rendered: RenderedPrompt, brand: BrandKit, *, hero
     if shot.kind == "detail" and hero is not None and max(hero.width, hero.height) < output_min_side:
         out.append(_finding("warning", shot, "source_images",
                             f"macro shot from a {hero.width}x{hero.height} image: smaller than the {output_min_side}px output"))
+    if shot.kind != "avatar" and hero is not None and hero.width and hero.height:
+        unfit = fitness(hero.width, hero.height, hosted=rendered.provider != "local")
+        if unfit:  # said at plan time, with the row, instead of after a minute of rendering
+            out.append(_finding("error" if len(shot.source_images) == 1 else "warning", shot, "source_images", unfit))
     if shot.kind == "avatar":
         out.extend(_lint_script(shot, brand, facts))
     return out

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from PIL import Image
 from pydantic import BaseModel, Field
 
-from skureel.domain import BrandKit, ImageAsset, LintFinding, Product, ShotSpec
+from skureel.domain import BrandKit, ImageAsset, LintFinding, Product, ShotSpec, UnusableInput
+from skureel.imageio import file_size
 from skureel.planning.blueprint import plan_catalog
 from skureel.planning.cost import CostLine, shot_cost, totals
 from skureel.planning.lint import lint_shot
 from skureel.planning.vocab import load_vocabulary
 from skureel.prompts import RenderedPrompt, render_prompt
+from skureel.providers.capabilities import Choice, parse_chain, parse_choice, tier_model
 
 
 class PlannedShot(BaseModel):
@@ -41,12 +42,12 @@ def _local_image_size(ref: str) -> ImageAsset | None:
     """Header-only look at a local image so lint can judge macro shots without decoding or fetching."""
     if "://" in ref:
         return None
-    try:
-        with Image.open(ref) as img:
-            return ImageAsset(source=ref, path=ref, sha256="", fingerprint="", width=img.width, height=img.height,
-                              original_format=img.format or "", has_alpha=img.mode in ("RGBA", "LA"))
-    except (OSError, ValueError):
+    size = file_size(ref)
+    if size is None:
         return None
+    width, height, kind = size
+    return ImageAsset(source=ref, path=ref, sha256="", fingerprint="", width=width, height=height,
+                      original_format=kind, has_alpha=False)
 
 
 def _facts(product: Product) -> str:
@@ -55,16 +56,44 @@ def _facts(product: Product) -> str:
                      *(m.display() for m in money)])
 
 
+def usable_photos(shot: ShotSpec) -> int:
+    """Photos a vendor would take (>= 300 px a side, 1:2.5 to 2.5:1), judged from headers; remote ones count."""
+    count = 0
+    for ref in shot.source_images:
+        size = _local_image_size(ref)
+        if "://" in ref or (size is not None and min(size.width, size.height) >= 300
+                            and 0.4 <= size.width / size.height <= 2.5):
+            count += 1
+    return count
+
+
+def choose_model(shot: ShotSpec, chain: Sequence[Choice], quality: str = "final", row: str | None = None) -> str | None:
+    """The pinned model (a row's `kling:kling-v3`, then the chain's), else the quality tier's for this shot's
+    provider; avatars keep the provider's own avatar model."""
+    if shot.kind == "avatar":
+        return None
+    pinned = []
+    if row and ":" in row:
+        try:
+            pinned.append(parse_choice(row, allow_retired=True))  # a retired row provider is a lint error below
+        except UnusableInput:
+            pass  # an unknown model on one row: that row plans on the tier's model
+    pinned += [c for c in chain if c.provider == shot.provider and c.model]
+    if pinned and pinned[0].provider == shot.provider and pinned[0].model:
+        return pinned[0].model
+    return tier_model(shot.provider, quality, usable_photos(shot))
+
+
 def build_plan(products: Sequence[Product], brand: BrandKit, *, providers: Sequence[str] = ("local",),
                formats: Iterable[str] = ("9x16", "4x5", "1x1", "16x9"), languages: Iterable[str] = (),
-               price_overrides: dict[str, float] | None = None) -> Plan:
+               price_overrides: dict[str, float] | None = None, quality: str = "final") -> Plan:
     vocab = load_vocabulary()
     by_sku = {p.sku: p for p in products}
-    provider = providers[0]
+    chain = parse_chain(list(providers))  # unknown or retired providers and models: one clear line
     planned: list[PlannedShot] = []
-    for shot in plan_catalog(products, brand, vocab, provider=provider, formats=formats, languages=languages):
+    for shot in plan_catalog(products, brand, vocab, provider=chain[0].provider, formats=formats, languages=languages):
         product = by_sku[shot.sku]
-        rendered = render_prompt(shot)
+        rendered = render_prompt(shot, model=choose_model(shot, chain, quality, product.video.provider))
         hero = _local_image_size(shot.source_images[0]) if shot.source_images else None
         findings = lint_shot(shot, rendered, brand, hero=hero, images_checked=False, facts=_facts(product))
         planned.append(PlannedShot(shot=shot, rendered=rendered, findings=findings,

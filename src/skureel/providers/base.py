@@ -64,6 +64,14 @@ class MissingCredentials(ProviderError):
     pass
 
 
+class StoryShot(BaseModel):
+    """One shot of a multi-shot storyboard generated as a single clip (Kling 3.0 `multi_prompt`)."""
+
+    shot_id: str
+    prompt: str
+    duration_s: float
+
+
 class JobRequest(BaseModel):
     content_key: str
     shot: ShotSpec
@@ -72,6 +80,8 @@ class JobRequest(BaseModel):
     image_mime: str = "image/png"
     audio: bytes | None = None  # avatar speech
     audio_mime: str = "audio/wav"
+    references: list[bytes] = Field(default_factory=list)  # more of the SKU's own photos, best first (Omni)
+    storyboard: list[StoryShot] = Field(default_factory=list)  # several shots in one generation
 
 
 class JobRef(BaseModel):
@@ -97,6 +107,9 @@ class Provider:
     name: ClassVar[str] = ""
     env_base_url: ClassVar[str] = ""
     default_base_url: ClassVar[str] = ""
+    # recover() finding nothing proves nothing was created (the vendor indexes jobs by our key and refuses a second
+    # create with it), so a job whose submit was cut short may be submitted again without paying twice
+    lookup_is_authoritative: ClassVar[bool] = False
 
     def __init__(self, client: httpx.AsyncClient, credentials: dict[str, str], base_url: str | None = None) -> None:
         self.client = client

@@ -16,6 +16,8 @@ def _alternatives(name: str) -> list[tuple[str, ...]]:
     keys = CAPABILITIES[name].env_keys
     if name == "veo":  # either key works
         return [(k,) for k in keys]
+    if name == "kling":  # Kling's single API key (Bearer) or the older access/secret pair (JWT)
+        return [("KLING_API_KEY",), keys]
     return [keys]
 
 
@@ -32,7 +34,8 @@ def resolve(name: str, lookup: SecretLookup | None = None) -> dict[str, str]:
         if len(found) == len(group):
             return found
         missing = [k for k in group if k not in found]
-    raise MissingCredentials(name, f"set {' and '.join(missing)} (or a Prefect Secret block named "
+    alone = "KLING_API_KEY, or " if name == "kling" else ""
+    raise MissingCredentials(name, f"set {alone}{' and '.join(missing)} (or a Prefect Secret block named "
                                    f"{', '.join(k.lower().replace('_', '-') for k in missing)})")
 
 

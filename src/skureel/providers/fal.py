@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 from skureel.providers.base import JobFailed, JobRef, JobRequest, JobState, Provider
+from skureel.providers.capabilities import model_caps
 
 AVATAR_MODEL = "fal-ai/kling-video/ai-avatar/v2/standard"
 
@@ -26,14 +27,33 @@ class FalProvider(Provider):
                            "audio_url": f"data:{request.audio_mime};base64,{base64.b64encode(request.audio).decode()}",
                            "prompt": r.prompt[:2500]}
             return await self._post(AVATAR_MODEL, body_avatar, request.content_key)
+        return await self._post(r.model, self._input(request), request.content_key)
+
+    def _input(self, request: JobRequest) -> dict[str, Any]:
+        """Each fal endpoint names its fields its own way (v3 `start_image_url`, O3 `image_url`) and defaults audio
+        differently (v3 on, O3 off), so the model's spec decides and audio is always sent explicitly."""
+        r = request.rendered
+        spec = model_caps(self.name, r.model).model
         body: dict[str, Any] = {"prompt": r.prompt, "duration": str(int(r.duration_s))}
         if r.negative_prompt:
             body["negative_prompt"] = r.negative_prompt
-        if request.image:
-            body["image_url"] = f"data:{request.image_mime};base64,{base64.b64encode(request.image).decode()}"
+        if spec is not None and spec.audio_field:
+            body[spec.audio_field] = r.params.get("sound") == "on"
+        takes_image = spec is None or spec.image_to_video is not False
+        if request.image and takes_image:
+            body[spec.image_field if spec and spec.image_field else "image_url"] = _data_uri(request.image,
+                                                                                             request.image_mime)
         else:
             body["aspect_ratio"] = r.aspect_ratio
-        return await self._post(r.model, body, request.content_key)
+        if spec is not None and spec.references_field and request.references:
+            body[spec.references_field] = [_data_uri(x, "image/jpeg") for x in request.references[: spec.max_references]]
+        if spec is not None and spec.multi_shot and request.storyboard:
+            shots = request.storyboard[:6]
+            seconds = [max(1, int(round(s.duration_s))) for s in shots]
+            del body["prompt"]  # prompt xor multi_prompt
+            body |= {"multi_prompt": [{"prompt": s.prompt[:512], "duration": str(d)} for s, d in zip(shots, seconds, strict=True)],
+                     "shot_type": "customize", "duration": str(sum(seconds))}
+        return body
 
     async def _post(self, model: str, body: dict[str, Any], key: str) -> JobRef:
         response = await self.send("POST", f"{self.base_url}/{model}", json=body, headers=self._headers(), create=True)
@@ -68,3 +88,7 @@ class FalProvider(Provider):
     async def cancel(self, ref: JobRef) -> None:
         if "cancel_url" in ref.extra:
             await self.send("PUT", ref.extra["cancel_url"], headers=self._headers())
+
+
+def _data_uri(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"

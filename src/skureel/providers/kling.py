@@ -1,4 +1,5 @@
-"""Kling official API: JWT auth, image2video/text2video, camera control, external_task_id recovery."""
+"""Kling official API: single-key Bearer or AK/SK JWT auth, image2video/text2video (v1.6 to 3.0), the 3.0 Omni
+endpoint with the SKU's gallery as `image_list`, multi-shot storyboards, native sound, external_task_id recovery."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ from skureel.providers.base import (
     Rejected,
     Transient,
 )
+from skureel.providers.capabilities import model_caps
+from skureel.providers.modelspec import ModelSpec
+
+OMNI_MAX_IMAGES = 7  # image_list, all kinds together (4 when a video is given; we send none)
 
 
 class _Envelope(BaseModel):
@@ -34,6 +39,7 @@ class _Envelope(BaseModel):
 class _Video(BaseModel):
     id: str = ""
     url: str
+    watermark_url: str = ""
     duration: str = ""
 
 
@@ -50,14 +56,18 @@ _STATUS = {"submitted": "queued", "processing": "running", "succeed": "succeeded
 class KlingProvider(Provider):
     name = "kling"
     default_base_url = "https://api-singapore.klingai.com"
+    lookup_is_authoritative = True  # external_task_id: queryable, and unique per account
     _token: tuple[str, float] | None = None
 
     def _auth(self) -> dict[str, str]:
+        api_key = self.credentials.get("KLING_API_KEY")
+        if api_key:  # the newer single key goes as-is; no token to mint or refresh
+            return {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
         now = time.time()
         if self._token is None or self._token[1] - now < 300:  # refresh well before expiry
             access, secret = self.credentials.get("KLING_ACCESS_KEY"), self.credentials.get("KLING_SECRET_KEY")
             if not access or not secret:
-                raise MissingCredentials(self.name, "set KLING_ACCESS_KEY and KLING_SECRET_KEY")
+                raise MissingCredentials(self.name, "set KLING_API_KEY, or KLING_ACCESS_KEY and KLING_SECRET_KEY")
             with warnings.catch_warnings():  # PyJWT warns about short test secrets; the vendor sets the length
                 warnings.simplefilter("ignore")
                 token = jwt.encode({"iss": access, "exp": int(now) + 1800, "nbf": int(now) - 5}, secret,
@@ -85,7 +95,14 @@ class KlingProvider(Provider):
     def _endpoint(self, request: JobRequest) -> str:
         if request.shot.kind == "avatar":
             return "/v1/videos/avatar/image2video"
+        spec = self._spec(request)
+        if spec is not None and spec.endpoint:
+            return spec.endpoint
         return "/v1/videos/image2video" if request.image else "/v1/videos/text2video"
+
+    @staticmethod
+    def _spec(request: JobRequest) -> ModelSpec | None:
+        return model_caps("kling", request.rendered.model).model
 
     async def _submit_avatar(self, request: JobRequest) -> JobRef:
         """Presenter photo + our own speech (sound_file, base64) -> a talking avatar."""
@@ -95,11 +112,19 @@ class KlingProvider(Provider):
                 "prompt": request.rendered.prompt[:2500], "mode": request.rendered.params.get("mode", "std"),
                 "external_task_id": request.content_key}
         endpoint = self._endpoint(request)
-        response = await self.send("POST", self.base_url + endpoint, json=body, headers=self._auth(), create=True)
-        envelope = self._envelope(response)
-        self._raise_for(response.status_code, envelope)
-        task = _Task.model_validate(envelope.data or {})
-        return JobRef(provider=self.name, job_id=task.task_id, content_key=request.content_key, extra={"endpoint": endpoint})
+        return await self._create(endpoint, body, request.content_key)
+
+    async def motion_control(self, image: bytes, video_url: str, content_key: str, *, orientation: str = "image",
+                             mode: str = "std", prompt: str = "", keep_sound: bool = False) -> JobRef:
+        """Motion Control 3.0: the body motion of a reference clip (3-10 s, 30 s with orientation `video`) moved onto
+        the person in one image. No duration, aspect or seed: the output runs as long as the usable reference."""
+        body: dict[str, Any] = {"model_name": "kling-v3", "image_url": base64.b64encode(image).decode(),
+                                "video_url": video_url, "character_orientation": orientation, "mode": mode,
+                                "keep_original_sound": "yes" if keep_sound else "no", "external_task_id": content_key}
+        if prompt:
+            body["prompt"] = prompt[:2500]  # scene, style and camera; the motion itself comes from the video
+        endpoint = "/v1/videos/motion-control"
+        return await self._create(endpoint, body, content_key)
 
     async def lip_sync(self, video_url: str, audio: bytes, content_key: str, *, start_ms: int = 0) -> JobRef:
         """Lip-sync an existing clip (one face) to our speech: identify-face, then advanced-lip-sync."""
@@ -118,37 +143,70 @@ class KlingProvider(Provider):
                                  "sound_start_time": 0, "sound_end_time": max(2000, duration_ms),
                                  "sound_insert_time": start_ms, "sound_volume": 1.0, "original_audio_volume": 0.0}]}
         endpoint = "/v1/videos/advanced-lip-sync"
-        response = await self.send("POST", self.base_url + endpoint, json=body, headers=self._auth(), create=True)
-        envelope = self._envelope(response)
-        self._raise_for(response.status_code, envelope)
-        task = _Task.model_validate(envelope.data or {})
-        return JobRef(provider=self.name, job_id=task.task_id, content_key=content_key, extra={"endpoint": endpoint})
+        return await self._create(endpoint, body, content_key)
 
     async def submit(self, request: JobRequest) -> JobRef:
         if request.shot.kind == "avatar":
             return await self._submit_avatar(request)
+        spec = self._spec(request)
+        omni = spec is not None and spec.endpoint == "/v1/videos/omni-video"
+        body = self._omni_body(request) if omni else self._classic_body(request, spec)
+        endpoint = self._endpoint(request)
+        return await self._create(endpoint, body, request.content_key)
+
+    def _common(self, request: JobRequest, spec: ModelSpec | None) -> dict[str, Any]:
+        """Fields every video endpoint shares: model (always sent: Omni falls back to O1 without it), length, sound."""
         rendered = request.rendered
-        body: dict[str, Any] = {
-            "model_name": rendered.model, "prompt": rendered.prompt, "mode": rendered.params.get("mode", "std"),
-            "duration": str(int(rendered.duration_s)), "external_task_id": request.content_key,
-        }
+        body: dict[str, Any] = {"model_name": rendered.model, "prompt": rendered.prompt[:2500],
+                                "mode": rendered.params.get("mode", "std"), "duration": str(int(rendered.duration_s)),
+                                "external_task_id": request.content_key}
+        if spec is not None and spec.audio_field == "sound":
+            body["sound"] = "on" if rendered.params.get("sound") == "on" else "off"
+        if request.storyboard:
+            body |= _storyboard(request)
+        return body
+
+    def _classic_body(self, request: JobRequest, spec: ModelSpec | None) -> dict[str, Any]:
+        rendered = request.rendered
+        body = self._common(request, spec)
         if rendered.negative_prompt:
-            body["negative_prompt"] = rendered.negative_prompt
-        if not rendered.model.startswith("kling-v2"):
-            body["cfg_scale"] = 0.5  # not supported by the v2 family
-        if rendered.camera_control:
+            body["negative_prompt"] = rendered.negative_prompt[:2500]
+        if rendered.model.startswith("kling-v1"):
+            body["cfg_scale"] = 0.5  # not taken by the v2 family; v3 support is unconfirmed, so left out
+        if rendered.camera_control and not request.storyboard and (spec is None or spec.camera_control):
             body["camera_control"] = rendered.camera_control
         if request.image:
             body["image"] = base64.b64encode(request.image).decode()  # raw base64, no data: prefix
         else:
-            body["aspect_ratio"] = rendered.aspect_ratio
-        response = await self.send("POST", self.base_url + self._endpoint(request), json=body, headers=self._auth(),
-                                   create=True)
+            body["aspect_ratio"] = rendered.aspect_ratio  # image-to-video follows the image
+        return body
+
+    def _omni_body(self, request: JobRequest) -> dict[str, Any]:
+        """3.0 Omni: the hero as the first frame (our reframing expects the product where the photo has it), then the
+        SKU's other photos as untyped references the prompt names; a storyboard forbids frames, so all are references."""
+        body = self._common(request, self._spec(request))
+        images: list[dict[str, str]] = []
+        if request.image:
+            hero: dict[str, str] = {"image_url": base64.b64encode(request.image).decode()}
+            if not request.storyboard:
+                hero["type"] = "first_frame"
+            images.append(hero)
+        for ref in request.references[: OMNI_MAX_IMAGES - len(images)]:
+            images.append({"image_url": base64.b64encode(ref).decode()})
+        if images:
+            body["image_list"] = images
+            body["prompt"] = _with_references(request.rendered.prompt, len(images))
+        if not any(i.get("type") == "first_frame" for i in images):
+            body["aspect_ratio"] = request.rendered.aspect_ratio  # required without a first frame
+        return body
+
+    async def _create(self, endpoint: str, body: dict[str, Any], key: str) -> JobRef:
+        """One paid create; a lost answer surfaces as UnknownOutcome and is found again by external_task_id."""
+        response = await self.send("POST", self.base_url + endpoint, json=body, headers=self._auth(), create=True)
         envelope = self._envelope(response)
         self._raise_for(response.status_code, envelope)
         task = _Task.model_validate(envelope.data or {})
-        return JobRef(provider=self.name, job_id=task.task_id, content_key=request.content_key,
-                      extra={"endpoint": self._endpoint(request)})
+        return JobRef(provider=self.name, job_id=task.task_id, content_key=key, extra={"endpoint": endpoint})
 
     def _envelope(self, response: Any) -> _Envelope:
         try:
@@ -184,3 +242,20 @@ class KlingProvider(Provider):
             return None
         task = _Task.model_validate(envelope.data)
         return JobRef(provider=self.name, job_id=task.task_id, content_key=request.content_key, extra={"endpoint": endpoint})
+
+
+def _with_references(prompt: str, count: int) -> str:
+    """Name the images the way Omni reads them (<<<image_N>>>), keeping the whole prompt under 2500 characters."""
+    refs = " and ".join(f"<<<image_{i}>>>" for i in range(2, count + 1))
+    tail = " The product is exactly the one in <<<image_1>>>" + (f"; its other sides and details as in {refs}" if refs else "")
+    tail += "."
+    return prompt[: 2500 - len(tail)].rstrip() + tail
+
+
+def _storyboard(request: JobRequest) -> dict[str, Any]:
+    """multi_prompt: 1-6 shots, each >= 1 s and <= 512 characters, durations summing to the clip's."""
+    shots = request.storyboard[:6]
+    seconds = [max(1, int(round(s.duration_s))) for s in shots]
+    return {"multi_shot": True, "shot_type": "customize", "duration": str(sum(seconds)),
+            "multi_prompt": [{"index": i + 1, "prompt": s.prompt[:512], "duration": str(d)}
+                             for i, (s, d) in enumerate(zip(shots, seconds, strict=True))]}

@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from skureel.domain import AudioSpec, CameraSpec, LensSpec, LightingSpec, ShotSpec
+from skureel.imageio import decode_rgba
 from skureel.render.audio import silence
 from skureel.render.cutout import analyse
 from skureel.render.encode import encode_mp4
@@ -28,11 +29,21 @@ def _default_image() -> bytes:
     return out.getvalue()
 
 
+def _ambience(seconds: float, rate: int = 48_000) -> np.ndarray:
+    """Low-passed noise around -30 dBFS: audible, deterministic, clearly not music."""
+    rng = np.random.default_rng(11)
+    noise = rng.standard_normal((int(round(seconds * rate)), 2)).astype(np.float32)
+    kernel = np.ones(48, np.float32) / 48  # a crude low-pass: room tone, not hiss
+    smooth = np.stack([np.convolve(noise[:, c], kernel, mode="same") for c in range(2)], axis=1)
+    return (smooth * np.float32(0.03 / max(1e-6, float(np.abs(smooth).max())))).astype(np.float32)
+
+
 @lru_cache(maxsize=16)
-def render_base_clip(image: bytes | None, width: int, height: int, seconds: float = 2.0) -> bytes:
-    """A plain studio clip of the product (no overlays, no end card): what an image-to-video model returns."""
+def render_base_clip(image: bytes | None, width: int, height: int, seconds: float = 2.0, *, sound: bool = False) -> bytes:
+    """A plain studio clip of the product (no overlays, no end card): what an image-to-video model returns;
+    with `sound`, a quiet room-tone-like noise bed, as a model's native ambience would be."""
     data = image or _default_image()
-    rgba = np.asarray(Image.open(io.BytesIO(data)).convert("RGBA"))
+    rgba = np.asarray(decode_rgba(data)[0])
     cut, mask = analyse(rgba, has_alpha=True)
     if cut.mode == "placeholder":
         mask = np.full(rgba.shape[:2], 255, np.uint8)
@@ -49,5 +60,6 @@ def render_base_clip(image: bytes | None, width: int, height: int, seconds: floa
     renderer = SceneRenderer(shot, rgba, mask, cut.bbox, plan, full_frame=cut.mode == "full-frame")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "clip.mp4"
-        encode_mp4(path, renderer.frames(), width=width, height=height, fps=24, audio=silence(seconds), quality="draft")
+        track = _ambience(seconds) if sound else silence(seconds)
+        encode_mp4(path, renderer.frames(), width=width, height=height, fps=24, audio=track, quality="draft")
         return path.read_bytes()

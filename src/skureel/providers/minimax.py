@@ -51,7 +51,7 @@ class MinimaxProvider(Provider):
     async def submit(self, request: JobRequest) -> JobRef:
         r = request.rendered
         body: dict[str, Any] = {"model": r.model, "prompt": r.prompt, "duration": int(r.duration_s),
-                                "resolution": "768P", "prompt_optimizer": False}
+                                "resolution": r.resolution or "768P", "prompt_optimizer": False}
         if request.image:
             body["first_frame_image"] = f"data:{request.image_mime};base64,{base64.b64encode(request.image).decode()}"
         response = await self.send("POST", f"{self.base_url}/v1/video_generation", json=body, headers=self._headers(),

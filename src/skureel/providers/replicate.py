@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 from skureel.providers.base import JobRef, JobRequest, JobState, Provider
+from skureel.providers.capabilities import model_caps
 
 _STATUS = {"starting": "queued", "processing": "running", "succeeded": "succeeded", "failed": "failed",
            "canceled": "failed", "aborted": "failed"}
@@ -20,11 +22,28 @@ class ReplicateProvider(Provider):
 
     def _input(self, request: JobRequest) -> dict[str, Any]:
         r = request.rendered
-        data: dict[str, Any] = {"prompt": r.prompt, "duration": int(r.duration_s), "mode": "standard"}
+        spec = model_caps(self.name, r.model).model
+        mode = str(r.params.get("mode", "std"))
+        data: dict[str, Any] = {"prompt": r.prompt, "duration": int(r.duration_s),
+                                "mode": spec.mode_values.get(mode, "standard") if spec else "standard"}
         if r.negative_prompt:
             data["negative_prompt"] = r.negative_prompt
+        if spec is not None and spec.audio_field:  # Kling 3.0 here defaults to silent: say what we want
+            data[spec.audio_field] = r.params.get("sound") == "on"
         if request.image:
-            data["start_image"] = f"data:{request.image_mime};base64,{base64.b64encode(request.image).decode()}"
+            data[spec.image_field if spec and spec.image_field else "start_image"] = _data_uri(request.image,
+                                                                                               request.image_mime)
+        elif spec is not None and spec.multi_shot:
+            data["aspect_ratio"] = r.aspect_ratio
+        if spec is not None and spec.references_field and request.references:
+            data[spec.references_field] = [_data_uri(x, "image/jpeg") for x in request.references[: spec.max_references]]
+        if spec is not None and spec.multi_shot and request.storyboard:
+            shots = request.storyboard[:6]
+            seconds = [max(1, int(round(s.duration_s))) for s in shots]
+            # a JSON string, not an array, in this model's schema
+            data["multi_prompt"] = json.dumps([{"prompt": s.prompt[:512], "duration": d}
+                                               for s, d in zip(shots, seconds, strict=True)])
+            data["duration"] = sum(seconds)
         return data
 
     async def submit(self, request: JobRequest) -> JobRef:
@@ -63,3 +82,7 @@ class ReplicateProvider(Provider):
 
     async def cancel(self, ref: JobRef) -> None:
         await self.send("POST", f"{self.base_url}/v1/predictions/{ref.job_id}/cancel", headers=self._headers())
+
+
+def _data_uri(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"

@@ -10,13 +10,14 @@ from jinja2 import FileSystemLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
 from skureel.exports import csv_bytes
+from skureel.naming import clip_stem
 from skureel.paths import templates_dir
 
 MANIFEST_COLUMNS = ["sku", "title", "shot", "kind", "format", "platforms", "width", "height", "duration_s", "fps",
                     "provider", "model", "seed", "prompt", "content_key", "input_fingerprint", "cost_usd", "uri",
                     "poster_uri", "sidecar_uri", "sha256", "bytes", "created_at", "version", "status", "label",
                     "lufs_i", "true_peak_db", "tag_brand", "tag_campaign", "tag_category", "tag_material", "tag_colour",
-                    "tag_locale", "ai_generated"]
+                    "tag_locale", "ai_generated", "qa_score", "qa_flags"]
 
 
 def flatten(row: dict[str, Any]) -> list[object]:
@@ -27,6 +28,8 @@ def flatten(row: dict[str, Any]) -> list[object]:
             values.append(tags.get(column[4:], ""))
         elif column == "platforms":
             values.append(" ".join(row.get("platforms", [])))
+        elif column == "qa_flags":  # the QA gate's failing measures, e.g. "colour text" (skureel.pipeline.gate)
+            values.append(" ".join(row.get("qa_flags", [])))
         else:
             values.append(row.get(column, ""))
     return values
@@ -43,7 +46,7 @@ def manifest_csv(rows: list[dict[str, Any]]) -> bytes:
 def sidecar(row: dict[str, Any], product_source: str, gtins: list[str]) -> bytes:
     """House sidecar convention (reference/formats.md §3.3)."""
     data = {
-        "asset_id": f"{row['sku']}__{row['shot']}__{row['format']}",
+        "asset_id": clip_stem(row["sku"], row["shot"], row["format"]),
         "file": {"bytes": row["bytes"], "sha256": row["sha256"]},
         "video": {"w": row["width"], "h": row["height"], "fps": row["fps"], "duration_s": row["duration_s"], "codec": "h264"},
         "audio": {"lufs_i": row.get("lufs_i"), "true_peak": row.get("true_peak_db")},
@@ -58,6 +61,9 @@ def sidecar(row: dict[str, Any], product_source: str, gtins: list[str]) -> bytes
                        "prompt": row["prompt"], "content_key": row["content_key"], "c2pa": None},
         "label": row.get("label", ""), "created_at": row["created_at"], "tags": row["tags"],
     }
+    if "qa_score" in row:  # the QA gate's verdict on the generated base clip (skureel.pipeline.gate)
+        data["qa"] = {"qa_score": row["qa_score"], "qa_flags": row.get("qa_flags", []),
+                      "reasons": row.get("qa_reasons", []), "attempts": row.get("qa_attempts", 1)}
     return json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
 
 

@@ -79,6 +79,15 @@ class Target:
     def read_bytes(self, rel: str) -> bytes:
         return (self.root / rel).read_bytes() if self.local else bytes(self.fs.cat_file(f"{self.out}/{rel}"))
 
+    def move(self, source_rel: str, dest_rel: str) -> None:
+        """Rename within the target (a rename on a folder, copy-then-delete on object stores)."""
+        if self.local:
+            final = self.root / dest_rel
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.root / source_rel, final)
+            return
+        self.fs.mv(f"{self.out}/{source_rel}", f"{self.out}/{dest_rel}")
+
     def remove(self, rel: str) -> None:
         if self.local:
             (self.root / rel).unlink(missing_ok=True)

@@ -80,5 +80,13 @@ def normalise(samples: np.ndarray, rate: int = RATE) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def under_bed(bed: np.ndarray, under: np.ndarray, duck_db: float = -12.0) -> np.ndarray:
+    """A model's own sound (ambience, foley) kept under the brand's music bed, ducked by `duck_db` against it,
+    then the mix normalised like every other track."""
+    n = min(bed.shape[0], under.shape[0])
+    quiet = normalise(under[:n]) * np.float32(10 ** (duck_db / 20))
+    return normalise(bed[:n] + quiet)
+
+
 def silence(seconds: float, rate: int = RATE) -> np.ndarray:
     return np.zeros((int(round(seconds * rate)), 2), np.float32)

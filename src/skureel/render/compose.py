@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from skureel.domain import BrandKit, ImageAsset, ShotSpec
 from skureel.formats import preset as format_preset
-from skureel.render.audio import decode_audio, fit_length, normalise, silence
+from skureel.imageio import DEFAULT_MAX_PIXELS, open_rgba
+from skureel.render.audio import decode_audio, fit_length, normalise, silence, under_bed
 from skureel.render.clip_source import ClipReframer
 from skureel.render.cutout import Cutout, analyse
 from skureel.render.encode import encode_mp4
@@ -36,7 +36,8 @@ class Prepared:
 
 
 def prepare(asset: ImageAsset) -> Prepared:
-    rgba = np.asarray(Image.open(asset.path).convert("RGBA"))
+    # the cache's decoded PNG, already checked against the settings' limit when it was made
+    rgba = np.asarray(open_rgba(asset.path, max_pixels=max(DEFAULT_MAX_PIXELS, asset.width * asset.height)))
     cutout, mask = analyse(rgba, asset.has_alpha)
     return Prepared(asset=asset, rgba=rgba, mask=mask, cutout=cutout)
 
@@ -101,7 +102,8 @@ def clip_seconds(path: Path) -> float:
 
 def compose_clip(clip: Path, product_box: tuple[float, float, float, float] | None, seconds: float, format_name: str,
                  brand: BrandKit, text: OverlayText, out: Path, *, quality: str = "final",
-                 metadata: dict[str, str] | None = None, speech: Speech | None = None) -> ProbeResult:
+                 metadata: dict[str, str] | None = None, speech: Speech | None = None,
+                 native_audio: bool = False) -> ProbeResult:
     """A hosted provider's base clip reframed into one format with the same overlays, end card and audio rules."""
     fmt = format_preset(format_name, brand.safe_zone_overrides)
     layout = layout_for(fmt)
@@ -119,8 +121,15 @@ def compose_clip(clip: Path, product_box: tuple[float, float, float, float] | No
         captions = CaptionLayer((layout.safe[0], py1 - band, layout.safe[2], py1), speech, brand, lead_s=0.0)
     total = plan.total_frames / FPS
     provider_audio = decode_audio(clip)
-    track = normalise(fit_length(provider_audio, total)) if provider_audio is not None and np.abs(provider_audio).max() > 1e-4 \
-        else music_track(brand, total)
+    if provider_audio is not None and np.abs(provider_audio).max() <= 1e-4:
+        provider_audio = None  # a silent track is no audio
+    bed = music_track(brand, total)
+    if provider_audio is None:
+        track = bed
+    elif native_audio and np.abs(bed).max() > 0:  # the model's own ambience and foley, ducked under our music bed
+        track = under_bed(bed, fit_length(provider_audio, total))
+    else:  # speech from an avatar model, or no music bed: the provider's track alone
+        track = normalise(fit_length(provider_audio, total))
 
     def frames() -> Iterator[np.ndarray]:
         last = None

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from skureel.domain import BrandKit, FormatPreset
+from skureel.imageio import open_rgba
 from skureel.render.layout import Box, Layout
 
 FontT = ImageFont.FreeTypeFont | ImageFont.ImageFont
@@ -69,11 +70,10 @@ def _paste_logo(canvas: Image.Image, brand: BrandKit, box: Box) -> None:
     path = brand.asset(brand.logo)
     if not path:
         return
-    with Image.open(path) as logo:
-        logo = logo.convert("RGBA")
-        scale = min((box[2] - box[0]) / logo.width, (box[3] - box[1]) / logo.height)
-        size = (max(1, int(logo.width * scale)), max(1, int(logo.height * scale)))
-        canvas.alpha_composite(logo.resize(size, Image.Resampling.LANCZOS), (box[0], box[1]))
+    logo = open_rgba(path)  # checked when the brand kit was loaded
+    scale = min((box[2] - box[0]) / logo.width, (box[3] - box[1]) / logo.height)
+    size = (max(1, int(logo.width * scale)), max(1, int(logo.height * scale)))
+    canvas.alpha_composite(logo.resize(size, Image.Resampling.LANCZOS), (box[0], box[1]))
 
 
 def draw_overlay(preset: FormatPreset, layout: Layout, brand: BrandKit, text: OverlayText) -> np.ndarray:

@@ -19,7 +19,24 @@ from starlette.types import Receive, Scope, Send
 
 from skureel.providers.local import render_base_clip
 
-FAULT_KINDS = ("5xx", "429", "timeout", "fail", "moderated", "out_of_credit", "drop_response")
+# wrong_product: the job succeeds but its clip shows another product (what the QA gate must catch)
+FAULT_KINDS = ("5xx", "429", "timeout", "fail", "moderated", "out_of_credit", "drop_response", "wrong_product")
+
+
+def other_product() -> bytes:
+    """A product no catalog has (an orange, striped jar on white): the clip of a model that lost the SKU's photo."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (600, 600), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((170, 120, 430, 500), radius=60, fill=(235, 120, 30))
+    for y in range(160, 480, 60):
+        draw.rectangle((170, y, 430, y + 22), fill=(250, 230, 90))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 def parse_faults(spec: str | None) -> dict[str, float]:
@@ -50,6 +67,8 @@ class FakeJob:
     cancelled: bool = False
     started: float | None = None
     seconds: float = 5.0
+    sound: bool = False  # the model was asked for its own audio: the clip carries an ambience track
+    wrong_product: bool = False  # fault: the clip shows another product
 
 
 class FakeVendor:
@@ -98,7 +117,7 @@ class FakeVendor:
         now = time.monotonic()
         job = FakeJob(id=uuid.uuid4().hex[:16], key=key, created=now, ready_at=now + self.latency_s, outcome=outcome,
                       width=width, height=height, image=image, inputs=inputs, started=now,
-                      seconds=float(str(seconds or 5).rstrip("s")))
+                      seconds=float(str(seconds or 5).rstrip("s")), wrong_product=self.roll("wrong_product"))
         with self.lock:
             self.jobs[job.id] = job
             if key:
@@ -135,7 +154,8 @@ class FakeVendor:
         job = self.jobs.get(job_id)
         if job is None:
             return Response(status_code=404)
-        data = render_base_clip(job.image, job.width, job.height, min(job.seconds, self.clip_seconds))
+        image = other_product() if job.wrong_product else job.image
+        data = render_base_clip(image, job.width, job.height, min(job.seconds, self.clip_seconds), sound=job.sound)
         return Response(data, media_type="video/mp4")
 
 

@@ -1,4 +1,5 @@
-"""Fake Kling: JWT checks (1000-series), field validation (1201), 429/1302-1303 and 1102, external_task_id."""
+"""Fake Kling: JWT or single-key auth (1000-series), field validation per model (1201, rules in klingrules.py),
+429/1302-1303 and 1102, external_task_id, the 3.0 Omni endpoint."""
 
 from __future__ import annotations
 
@@ -11,14 +12,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from skureel.providers.fake.common import DroppedResponse, FakeVendor, attach_common, decode_image, size_for
+from skureel.providers.fake.klingrules import first_image, motion_problem, reference_seconds, validate
 
 MODELS = {"kling-v1", "kling-v1-5", "kling-v1-6", "kling-v2-master", "kling-v2-1", "kling-v2-1-master",
           "kling-v2-5-turbo", "kling-v2-6", "kling-v3"}
+OMNI_MODELS = {"kling-v3-omni", "kling-video-o1"}
 STATUS = {"queued": "submitted", "running": "processing", "succeeded": "succeed", "failed": "failed",
           "moderated": "failed", "cancelled": "failed"}
 
 
-def create_app(vendor: FakeVendor, access_key: str = "ak-test", secret_key: str = "sk-test") -> FastAPI:
+def create_app(vendor: FakeVendor, access_key: str = "ak-test", secret_key: str = "sk-test",
+               api_key: str = "kling-key-test") -> FastAPI:
     app = FastAPI(title="fake kling")
     attach_common(app, vendor)
 
@@ -30,6 +34,8 @@ def create_app(vendor: FakeVendor, access_key: str = "ak-test", secret_key: str 
         header = request.headers.get("authorization", "")
         if not header.startswith("Bearer "):
             return envelope(1001, "Authorization is empty", status=401)
+        if api_key and header[7:] == api_key:  # the single API key, sent as it is
+            return None
         try:
             warnings.simplefilter("ignore")
             claims = jwt.decode(header[7:], secret_key, algorithms=["HS256"], options={"require": ["exp", "nbf", "iss"]})
@@ -53,7 +59,11 @@ def create_app(vendor: FakeVendor, access_key: str = "ak-test", secret_key: str 
         elif state == "failed":
             data["task_status_msg"] = "internal generation failure"
         if state == "succeeded":
-            data["task_result"] = {"videos": [{"id": job.id, "url": vendor.video_url(job), "duration": "5"}]}
+            video = {"id": job.id, "url": vendor.video_url(job), "duration": f"{job.seconds:g}"}
+            if (job.inputs.get("watermark_info") or {}).get("enabled"):
+                video["watermark_url"] = vendor.video_url(job)
+            data["task_result"] = {"videos": [video]}
+            data["final_unit_deduction"] = f"{job.seconds * (0.8 if job.inputs.get('mode') == 'pro' else 0.6):g}"
         return data
 
     async def create(request: Request, kind: str) -> Response:
@@ -67,23 +77,9 @@ def create_app(vendor: FakeVendor, access_key: str = "ak-test", secret_key: str 
             if body.get("sound_file") and body.get("audio_id"):
                 return envelope(1201, "give sound_file or audio_id, not both", status=400)
             body.setdefault("duration", "5")
-        if body.get("model_name", "kling-v1") not in MODELS:
-            return envelope(1201, f"model_name {body.get('model_name')!r} is invalid", status=400)
-        if str(body.get("duration", "5")) not in ("5", "10") or not isinstance(body.get("duration", "5"), str):
-            return envelope(1201, "duration must be the string '5' or '10'", status=400)
-        if len(body.get("prompt", "")) > 2500 or len(body.get("negative_prompt", "")) > 2500:
-            return envelope(1201, "prompt is longer than 2500 characters", status=400)
-        if kind.endswith("image2video") and not (body.get("image") or body.get("image_tail")):
-            return envelope(1201, "image or image_tail is required", status=400)
-        if kind.endswith("image2video") and str(body.get("image", "")).startswith("data:"):
-            return envelope(1201, "image must be a URL or raw base64 without a data: prefix", status=400)
-        control = body.get("camera_control")
-        if control and control.get("type") == "simple":
-            values = [v for v in (control.get("config") or {}).values() if v]
-            if len(values) != 1 or any(abs(float(v)) > 10 for v in values):
-                return envelope(1201, "camera_control.config needs exactly one non-zero value in [-10, 10]", status=400)
-        if "cfg_scale" in body and str(body.get("model_name", "")).startswith("kling-v2"):
-            return envelope(1201, "cfg_scale is not supported by this model", status=400)
+        problem = validate(kind, body)
+        if problem:
+            return envelope(1201, problem, status=400)
         external = body.get("external_task_id") or ""
         if external and vendor.find(external):
             return envelope(1201, "external_task_id already exists", status=400)
@@ -101,8 +97,10 @@ def create_app(vendor: FakeVendor, access_key: str = "ak-test", secret_key: str 
             return envelope(1303, "parallel task over resource pack limit", status=429)
         if vendor.roll("moderated") and vendor.roll("moderated"):
             return envelope(1301, "prompt or image failed content safety review", status=400)
-        width, height = size_for(body.get("aspect_ratio", "16:9") if kind == "text2video" else "9:16")
-        job = vendor.create(external, width, height, decode_image(body.get("image")), body, body.get("duration", "5"))
+        image, framed = first_image(kind, body)
+        width, height = size_for("9:16" if framed else body.get("aspect_ratio", "16:9"))
+        job = vendor.create(external, width, height, decode_image(image), body, body.get("duration", "5"))
+        job.sound = body.get("sound") == "on"
         if vendor.roll("drop_response"):
             return DroppedResponse()
         return envelope(0, "SUCCEED", task_data(job))
@@ -119,6 +117,27 @@ def create_app(vendor: FakeVendor, access_key: str = "ak-test", secret_key: str 
         return envelope(0, "SUCCEED", task_data(job))
 
     sessions: dict[str, dict[str, Any]] = {}
+
+    @app.post("/v1/videos/motion-control")
+    async def motion(request: Request) -> Response:
+        denied = auth(request)
+        if denied:
+            return denied
+        body = await request.json()
+        problem = motion_problem(body)
+        seconds = 0.0
+        if problem is None:
+            seconds, problem = await reference_seconds(str(body["video_url"]), body["character_orientation"])
+        if problem:
+            return envelope(1201, problem, status=400)
+        external = body.get("external_task_id") or ""
+        if external and vendor.find(external):
+            return envelope(1201, "external_task_id already exists", status=400)
+        job = vendor.create(external, *size_for("9:16"), decode_image(body["image_url"]), body, f"{seconds:g}")
+        job.sound = body.get("keep_original_sound", "yes") == "yes"
+        return envelope(0, "SUCCEED", task_data(job))
+
+    app.add_api_route("/v1/videos/motion-control/{ident}", query, methods=["GET"])
 
     @app.post("/v1/videos/identify-face")
     async def identify_face(request: Request) -> Response:
@@ -157,7 +176,7 @@ def create_app(vendor: FakeVendor, access_key: str = "ak-test", secret_key: str 
             return await create(request, kind)
         return endpoint
 
-    for kind in ("image2video", "text2video", "avatar/image2video"):
+    for kind in ("image2video", "text2video", "avatar/image2video", "omni-video"):
         app.add_api_route(f"/v1/videos/{kind}", creator(kind), methods=["POST"])
         app.add_api_route(f"/v1/videos/{kind}/{{ident}}", query, methods=["GET"])
     return app

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from skureel.providers.fake.common import DroppedResponse, FakeVendor, attach_common, decode_image, size_for
+from skureel.providers.fake.hubrules import fal_problem, minimax_problem, replicate_problem
 
 
 def _plain_fault(vendor: FakeVendor) -> Response | None:
@@ -35,15 +36,18 @@ def fal_app(vendor: FakeVendor, key: str = "fal-test") -> FastAPI:
         if not ok(request):
             return JSONResponse({"detail": "Unauthorized"}, status_code=401)
         body = await request.json()
-        if not body.get("prompt"):
-            return JSONResponse({"detail": [{"loc": ["body", "prompt"], "msg": "field required"}]}, status_code=422)
+        problem = fal_problem(f"{owner}/{model_path}", body)
+        if problem:
+            return JSONResponse({"detail": [{"loc": ["body"], "msg": problem}]}, status_code=422)
         fault = _plain_fault(vendor)
         if fault is not None:
             return fault
         app_id = f"{owner}/{model_path.split('/')[0]}"
-        job = vendor.create("", *size_for(body.get("aspect_ratio", "9:16")), decode_image(body.get("image_url")), body,
+        image = body.get("image_url") or body.get("start_image_url")
+        job = vendor.create("", *size_for(body.get("aspect_ratio", "9:16")), decode_image(image), body,
                             body.get("duration", "5"))
         job.inputs["app"] = app_id
+        job.sound = bool(body.get("generate_audio"))
         # over the account cap, jobs wait in the queue (fal never rejects them)
         queued_behind = max(0, vendor.active() - vendor.concurrency)
         job.ready_at += queued_behind * vendor.latency_s
@@ -113,11 +117,15 @@ def replicate_app(vendor: FakeVendor, token: str = "r8-test") -> FastAPI:
         body = await request.json()
         if "prompt" not in (body.get("input") or {}):
             return JSONResponse({"detail": "input.prompt is required"}, status_code=422)
+        problem = replicate_problem(f"{owner}/{name}", body["input"])
+        if problem:
+            return JSONResponse({"detail": problem}, status_code=422)
         fault = _plain_fault(vendor)
         if fault is not None:
             return fault
         job = vendor.create("", *size_for("9:16"), decode_image(body["input"].get("start_image")),
                             {"model": f"{owner}/{name}", "input": body["input"]}, body["input"].get("duration", 5))
+        job.sound = bool(body["input"].get("generate_audio"))
         if vendor.roll("drop_response"):
             return DroppedResponse()
         return JSONResponse(body_of(job), status_code=201)
@@ -251,6 +259,7 @@ def veo_app(vendor: FakeVendor, key: str = "gemini-test") -> FastAPI:
         image = (instance.get("image") or {}).get("bytesBase64Encoded")
         job = vendor.create("", *size_for(params.get("aspectRatio", "16:9")), decode_image(image), {"model": model},
                             params.get("durationSeconds", 8))
+        job.sound = True  # Veo 3.x always generates its own audio
         if vendor.roll("drop_response"):
             return DroppedResponse()
         return JSONResponse({"name": f"models/{model}/operations/{job.id}"})
@@ -292,8 +301,9 @@ def minimax_app(vendor: FakeVendor, key: str = "mm-test") -> FastAPI:
         if not ok(request):
             return base(1004, "authentication failed")
         body = await request.json()
-        if len(body.get("prompt", "")) > 2000 or body.get("duration", 6) not in (6, 10):
-            return base(2013, "invalid params")
+        problem = minimax_problem(body)
+        if problem:
+            return base(2013, problem)
         fault = vendor.create_fault()
         if fault == "429":
             return base(1002, "rate limit")

@@ -1,0 +1,69 @@
+"""Fan-out across workers as plain functions: split the changed SKUs into chunks, and the report each chunk's
+child run leaves behind for the parent (under the output's .skureel/chunks/, so it survives the child's process)."""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import BaseModel, Field
+
+from skureel.naming import key
+from skureel.pipeline.refresh import RunPlan
+from skureel.pipeline.work import SkuOutcome
+from skureel.publish.storage import Target
+
+DEFAULT_CHUNK_SKUS = 200  # a few minutes of work per child: Prefect costs ~7 s of a worker slot per flow run
+
+
+class ChunkReport(BaseModel):
+    name: str
+    skus: list[str]
+    composed: int = 0
+    reused: int = 0
+    failures: list[dict[str, str]] = Field(default_factory=list)
+    left_by_budget: list[str] = Field(default_factory=list)
+    spend_usd: float = 0.0
+    notes: list[str] = Field(default_factory=list)
+
+
+def split(skus: list[str], size: int = DEFAULT_CHUNK_SKUS) -> list[list[str]]:
+    size = max(1, size)
+    return [skus[i:i + size] for i in range(0, len(skus), size)]
+
+
+def _rel(name: str) -> str:
+    return f".skureel/chunks/{key(name, 'chunk')}.json"
+
+
+def report_chunk(run: RunPlan, outcomes: list[SkuOutcome], failures: list[dict[str, str]], spend_usd: float,
+                 left: list[str], name: str) -> ChunkReport:
+    report = ChunkReport(
+        name=name, skus=[w.product.sku for w in run.work] + run.unchanged,
+        composed=sum(len(o.composed) for o in outcomes), reused=sum(len(o.reused) for o in outcomes),
+        failures=[f for o in outcomes for f in o.failures] + failures, left_by_budget=left, spend_usd=spend_usd,
+        notes=run.notes + [f"SKU {o.sku!r}: {n}" for o in outcomes for n in o.notes if not o.failures])
+    Target(run.request.out, run.settings).put_bytes(report.model_dump_json().encode(), _rel(name))
+    return report
+
+
+def read_report(run: RunPlan, name: str) -> ChunkReport | None:
+    target = Target(run.request.out, run.settings)
+    if not target.exists(_rel(name)):
+        return None
+    return ChunkReport.model_validate(json.loads(target.read_bytes(_rel(name))))
+
+
+class Merged(BaseModel):
+    outcomes: list[SkuOutcome]  # one per chunk, carrying its reuse count for the summary
+    composed: int
+    failures: list[dict[str, str]]
+    left_by_budget: list[str]
+    spend_usd: float
+    notes: list[str]
+
+
+def merged(reports: list[ChunkReport]) -> Merged:
+    return Merged(outcomes=[SkuOutcome(sku=r.name, reused=[("", "")] * r.reused) for r in reports],
+                  composed=sum(r.composed for r in reports), failures=[f for r in reports for f in r.failures],
+                  left_by_budget=sorted({s for r in reports for s in r.left_by_budget}),
+                  spend_usd=round(sum(r.spend_usd for r in reports), 4), notes=[n for r in reports for n in r.notes])

@@ -1,0 +1,120 @@
+"""What the target fakes share: fault rolls, counters, a dropped answer after the write committed, a server.
+
+Kept apart from the provider fakes on purpose (those pull in the renderer); the fault spec has the same shape:
+`5xx=0.2,429=0.1,drop_response=0.05,fail=0.1`.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import Response
+from starlette.types import Receive, Scope, Send
+
+FAULT_KINDS = ("5xx", "429", "drop_response", "fail")
+
+
+def parse_faults(spec: str | None) -> dict[str, float]:
+    faults: dict[str, float] = {}
+    for part in (spec or "").split(","):
+        if not part.strip():
+            continue
+        name, _, value = part.partition("=")
+        name = name.strip()
+        if name not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULT_KINDS)}")
+        try:
+            faults[name] = float(value)
+        except ValueError:
+            raise ValueError(f"fault {name!r} needs a probability, e.g. {name}=0.1") from None
+    return faults
+
+
+class FakeState:
+    """Counters and fault rolls of one fake target; handlers run concurrently, so everything is locked."""
+
+    def __init__(self, name: str, *, faults: dict[str, float] | None = None, latency_s: float = 0.0,
+                 seed: int = 7) -> None:
+        self.name, self.faults, self.latency_s = name, faults or {}, latency_s
+        self.rng = random.Random(seed)
+        self.lock = threading.RLock()  # handlers count and roll while holding it
+        self.counts: Counter[str] = Counter()
+        self.base_url = ""
+        self.forced: list[str] = []  # faults to inject next, in order (tests script exact failures)
+
+    def count(self, what: str, n: int = 1) -> None:
+        with self.lock:
+            self.counts[what] += n
+
+    def roll(self, kind: str) -> bool:
+        with self.lock:
+            if self.forced and self.forced[0] == kind:
+                self.forced.pop(0)
+                return True
+            p = self.faults.get(kind, 0.0)
+            return p > 0 and self.rng.random() < p
+
+    def stats(self) -> dict[str, Any]:
+        with self.lock:
+            return dict(self.counts)
+
+
+class DroppedResponse(Response):
+    """The write committed, but the connection dies before the client reads the answer."""
+
+    def __init__(self) -> None:
+        super().__init__(b"")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"512")]})
+        await send({"type": "http.response.body", "body": b'{"partial": ', "more_body": True})
+        raise ConnectionAbortedError("fake target dropped the response on purpose")
+
+
+def attach_stats(app: FastAPI, state: FakeState, extra: Callable[[], dict[str, Any]] | None = None) -> None:
+    @app.get("/_fake/stats")
+    def stats() -> dict[str, Any]:
+        return {**state.stats(), **(extra() if extra else {})}
+
+    @app.post("/_fake/faults")
+    def force(kinds: str) -> dict[str, Any]:
+        with state.lock:
+            state.forced.extend(k for k in kinds.split(",") if k)
+        return {"forced": list(state.forced)}
+
+
+class FakeTargetServer:
+    """A fake target on 127.0.0.1 in a background thread (tests, benchmark)."""
+
+    def __init__(self, name: str, *, faults: str | dict[str, float] | None = None, latency_s: float = 0.0,
+                 port: int = 0, **options: Any) -> None:
+        from skureel.publish.fakes.server import build_app
+
+        parsed = parse_faults(faults) if isinstance(faults, str) or faults is None else faults
+        self.name = name
+        self.app, self.state = build_app(name, parsed, latency_s, **options)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="critical", lifespan="off",
+                                access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> FakeTargetServer:
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.02)
+        self.port = int(self.server.servers[0].sockets[0].getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.state.base_url = self.url
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)

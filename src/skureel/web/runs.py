@@ -1,0 +1,282 @@
+"""The studio's one door to Prefect: runs of the catalog-refresh flow in a worker process owned by the app.
+
+App side (`Runner`): a submitted batch is marked `running` / phase `queued` in the store; a dispatcher started by
+the app spawns `python -m skureel.web.runs` for it (one at a time: the embedded, ephemeral Prefect keeps its state
+in one SQLite file) and watches the worker. A worker that dies (the app or the machine restarted mid-run) is
+resubmitted up to three times; that is idempotent because the output folder and its ledger are keyed by the run key
+(same sheet + mapping + kit + options): finished clips are reused, nothing is paid twice.
+
+Worker side (`main`): drives the flow as `skureel run` does, writes the flow's progress events (skureel.progress)
+into the batch store, and at the end turns the run's manifest into review cells.
+Left for later: with PREFECT_API_URL set and deployments applied, `run_deployment(..., timeout=0,
+idempotency_key=run_key)` and following that flow run through the Prefect client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from skureel.web.config import StudioConfig
+from skureel.web.store import Store
+
+MAX_ATTEMPTS = 3
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:  # a recycled pid is not our worker
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        status = Path(f"/proc/{pid}/stat").read_text().split()
+        return b"skureel.web.runs" in cmdline and status[2] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+class Runner:
+    def __init__(self, config: StudioConfig, store: Store) -> None:
+        self.config, self.store = config, store
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def submit(self, batch_id: str, run_key: str) -> bool:
+        """Queue a run; False when the batch is already running (a double submit starts one run)."""
+        return self.store.claim_state(batch_id, ("estimated", "failed", "review", "done"), "running",
+                                      run_key=run_key, error=None,
+                                      run={"phase": "queued", "attempts": 0, "run_key": run_key})
+
+    def cancel(self, batch_id: str, who: str) -> bool:
+        """Stop a running batch: the store says so first (the dispatcher will not resubmit it), then its worker
+        and the worker's render processes end. False when the batch was not running."""
+        batch = self.store.batch(batch_id)
+        if batch is None or not self.store.claim_state(batch_id, ("running",), "failed", error=f"cancelled by {who}",
+                                                       run={**batch["run"], "phase": "cancelled"}):
+            return False
+        pid = batch["run"].get("pid")
+        if _alive(pid):
+            try:
+                os.killpg(int(pid), signal.SIGTERM)  # workers lead their own process group (start_new_session)
+            except OSError:
+                pass
+        self.store.add_event(batch_id, "cancelled", {"by": who})
+        return True
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        """Stop dispatching and end this process's workers (with their render processes); the next start
+        resubmits their batches, which resumes from the ledger instead of starting over."""
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        for proc in self._procs.values():
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                    proc.wait(10)
+                except (OSError, subprocess.TimeoutExpired):
+                    proc.kill()
+        self._procs.clear()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.tick)
+            except Exception:  # noqa: BLE001 - the dispatcher must outlive one bad batch; the log keeps why
+                traceback.print_exc()
+            await asyncio.sleep(self.config.worker_poll_s)
+
+    def tick(self) -> None:
+        """One dispatcher step: reap workers, resubmit the dead ones, start queued runs while slots are free."""
+        for batch_id, proc in list(self._procs.items()):
+            if proc.poll() is not None:
+                del self._procs[batch_id]
+        running = self.store.batches_in(("running",))
+        busy = sum(1 for b in running if b["run"].get("phase") != "queued" and _alive(b["run"].get("pid")))
+        for batch in running:
+            run = batch["run"]
+            if run.get("phase") == "queued":
+                if busy < self.config.max_workers:
+                    self._spawn(batch)
+                    busy += 1
+            elif not _alive(run.get("pid")):
+                attempts = int(run.get("attempts", 0))
+                if attempts >= MAX_ATTEMPTS:
+                    self.store.update_batch(batch["id"], state="failed", run={**run, "phase": "failed"},
+                                            error="the run stopped unexpectedly three times; see the worker log")
+                else:
+                    self.store.add_event(batch["id"], "resubmitted", {"attempt": attempts + 1})
+                    self.store.update_batch(batch["id"], run={**run, "phase": "queued", "pid": None})
+
+    def _spawn(self, batch: dict[str, Any]) -> None:
+        run = batch["run"]
+        folder = Path(batch["upload_dir"])
+        env = dict(os.environ)
+        env.setdefault("DO_NOT_TRACK", "1")
+        env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        env.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+        if "PREFECT_API_URL" not in env:
+            env.setdefault("PREFECT_HOME", str((self.config.data_dir / "prefect").resolve()))
+        env.setdefault("SKUREEL_CACHE_DIR", str((self.config.data_dir / "cache").resolve()))
+        log = (folder / "worker.log").open("ab")
+        proc = subprocess.Popen([sys.executable, "-m", "skureel.web.runs", self.config.db_url, batch["id"],
+                                 str(self.config.runs_dir.resolve()), str(self.config.brand_kits_dir.resolve())],
+                                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)  # its own process group: stop() ends it with its children
+        log.close()
+        self._procs[batch["id"]] = proc
+        self.store.update_batch(batch["id"], run={**run, "phase": "starting", "pid": proc.pid,
+                                                  "attempts": int(run.get("attempts", 0)) + 1})
+        self.store.add_event(batch["id"], "started", {"attempt": int(run.get("attempts", 0)) + 1})
+
+
+# ---------------------------------------------------------------- worker process
+
+
+def _load_flow() -> Any:
+    import importlib.util
+
+    from skureel.paths import templates_dir
+
+    path = templates_dir().parent / "flows" / "catalog_refresh.py"
+    spec = importlib.util.spec_from_file_location("skureel_flows_catalog_refresh", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"{path}: flow entrypoint missing")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.catalog_refresh
+
+
+def _cells_from_run(batch: dict[str, Any], out: Path, summary: dict[str, Any]) -> list[dict[str, Any]]:
+    formats = set(batch["options"].get("formats", []))
+    skus = {row["sku"] for row in batch["estimate"].get("rows", [])}
+    cells: dict[tuple[str, str, str], dict[str, Any]] = {}
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8")) if (out / "manifest.json").exists() else {}
+    for row in manifest.get("deliverables", []):
+        if row.get("status") != "delivered" or row["sku"] not in skus or row["format"] not in formats:
+            continue
+        cells[(row["sku"], row["shot"], row["format"])] = {
+            "sku": row["sku"], "shot": row["shot"], "format": row["format"], "status": "ready", "reason": None,
+            "clip_path": row["uri"], "poster_path": row.get("poster_uri"), "row": json.dumps(row, default=str)}
+    for failure in summary.get("failures", []):
+        sku, shot = str(failure.get("sku", "")), str(failure.get("shot", ""))
+        if sku not in skus:
+            continue
+        for fmt in [str(failure["format"])] if failure.get("format") else sorted(formats):
+            cells.setdefault((sku, shot or "-", fmt), {"sku": sku, "shot": shot or "-", "format": fmt,
+                                                       "status": "failed", "reason": str(failure.get("reason", ""))})
+    return list(cells.values())
+
+
+def _stable_inputs(batch: dict[str, Any], run_dir: Path) -> Path:
+    """The run's own copy of the sheet and images, at paths that depend only on their content.
+
+    Product hashes include where images live, so a second upload of the same files (another batch folder) must
+    run from the same place to be recognised as unchanged.
+    """
+    import hashlib
+    import shutil
+
+    inputs = run_dir / "input"
+    source = Path(batch["sheet_file"])
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    if not inputs.exists():
+        tmp = run_dir / f".input-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(source.parent, tmp, ignore=shutil.ignore_patterns(source.name))
+        name = f"sheet-{digest}{source.suffix}"
+        while (tmp / name).exists():  # an images zip entry took the name: step aside, deterministically
+            name = "_" + name
+        shutil.copyfile(source, tmp / name)
+        tmp.rename(inputs)
+    return next(p for p in sorted(inputs.iterdir(), key=lambda p: len(p.name))
+                if p.name.endswith(f"sheet-{digest}{source.suffix}"))
+
+
+def work(store: Store, batch_id: str, runs_dir: Path, kits_dir: Path) -> None:
+    from skureel import progress
+    from skureel.domain import SkureelError
+
+    batch = store.batch(batch_id)
+    if batch is None:
+        return
+    options = batch["options"]
+    run_dir = runs_dir / str(batch["run_key"])[:32]
+    out = run_dir / "out"
+    sheet = _stable_inputs(batch, run_dir)
+    skus = [row["sku"] for row in batch["estimate"].get("rows", [])]
+    shots = {row["sku"]: [s["shot"] for s in row["shots"]] for row in batch["estimate"].get("rows", [])}
+    store.set_cells(batch_id, [{"sku": sku, "shot": shot, "format": fmt, "status": "queued"}
+                               for sku in skus for shot in shots[sku] for fmt in options["formats"]])
+
+    def listen(event: str, data: dict[str, Any]) -> None:
+        store.add_event(batch_id, event, data)
+        if event == "planned":
+            store.update_batch(batch_id, run={**batch["run"], "pid": os.getpid(), "phase": "rendering", **data})
+            store.set_cells(batch_id, [{"sku": s, "shot": sh, "format": f, "status": "rendering"}
+                                       for s in skus for sh in shots[s] for f in options["formats"]])
+        elif event == "sku_done" and data.get("sku") in shots:
+            sku = str(data["sku"])
+            store.set_cells(batch_id, [{"sku": sku, "shot": sh, "format": f, "status": "composed"}
+                                       for sh in shots[sku] for f in options["formats"]])
+
+    progress.subscribe(listen)
+    store.update_batch(batch_id, run={**batch["run"], "pid": os.getpid(), "phase": "starting Prefect"})
+    try:
+        flow = _load_flow()
+        summary = asyncio.run(flow(catalog=str(sheet), brand_kit=str(kits_dir / options["brand_kit"]),
+                                   providers=options["providers"], formats=options["formats"], out=str(out),
+                                   max_spend=options.get("max_spend"), only=skus, quality=options["quality"]))
+    except SkureelError as exc:
+        store.claim_state(batch_id, ("running",), "failed", error=str(exc), run={**batch["run"], "phase": "failed"})
+        return
+    finally:
+        progress.unsubscribe(listen)
+    cells = _cells_from_run(batch, out, summary)
+    store.set_cells(batch_id, cells)
+    for cell in store.cells_of(batch_id):
+        if cell["status"] in ("queued", "rendering", "composed"):
+            store.set_cells(batch_id, [{"sku": cell["sku"], "shot": cell["shot"], "format": cell["format"],
+                                        "status": "failed", "reason": "no clip came out of the run"}])
+    ready = any(c["status"] == "ready" for c in cells)
+    brief = {k: summary.get(k) for k in ("composed_this_run", "reused_this_run", "skipped_unchanged", "spend_usd",
+                                         "delivered", "failed")}
+    # from running only: a batch cancelled meanwhile stays cancelled
+    store.claim_state(batch_id, ("running",), "review" if ready else "failed",
+                       error=None if ready else "no clip was produced; see each row's reason",
+                       run={**store.batch(batch_id)["run"], "phase": "finished", "pid": None, "summary": brief})  # type: ignore[index]
+    store.add_event(batch_id, "finished", brief)
+
+
+def main(argv: list[str]) -> int:
+    db_url, batch_id, runs_dir, kits_dir = argv
+    store = Store(db_url)
+    try:
+        work(store, batch_id, Path(runs_dir), Path(kits_dir))
+    except Exception as exc:  # noqa: BLE001 - a bug or an outage: the batch says one line, the log keeps the rest
+        traceback.print_exc()
+        store.claim_state(batch_id, ("running",), "failed", error=f"the run failed unexpectedly ({type(exc).__name__}); "
+                                                          "see the worker log", run={"phase": "failed"})
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
