@@ -11,14 +11,15 @@ from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from skureel.ledger import Ledger
-from skureel.pipeline.gate import default_mode
-from skureel.pipeline.hosted import Budget, HostedContext
-from skureel.pipeline.hostedplan import apply_results, hosted_items
-from skureel.pipeline.refresh import RunRequest
+from skureel.pipeline.gate import QaMode, default_mode
+from skureel.pipeline.hosted import Budget, HostedContext, HostedResult
+from skureel.pipeline.hostedplan import apply_results, hosted_groups, hosted_items
+from skureel.pipeline.refresh import RunPlan, RunRequest
 from skureel.tasks import (
     chunk_report_task,
     ensure_limits,
     finalize_task,
+    generate_group_task,
     generate_task,
     global_limit,
     prepare_task,
@@ -27,6 +28,14 @@ from skureel.tasks import (
     secret_lookup,
     wait_for_review,
 )
+
+
+async def _generate(run: RunPlan, group: list[tuple[int, int]], chain: list[str], ctx: HostedContext,
+                    mode: QaMode) -> list[HostedResult]:
+    work = run.work[group[0][0]]
+    if len(group) > 1:  # one SKU's shots together: a storyboard when the model makes one (pipeline/gate.py)
+        return await generate_group_task(work.product, [work.shots[si] for _, si in group], chain, ctx, mode)
+    return [await generate_task(work.product, work.shots[group[0][1]], chain, ctx, mode)]
 
 
 @flow(name="catalog-refresh", task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count() or 2))  # type: ignore[arg-type]
@@ -58,11 +67,14 @@ async def catalog_refresh(catalog: str, brand_kit: str, providers: list[str] | N
         try:
             chain = request.providers
             mode = default_mode(request.providers, request.qa)  # the QA gate on each base clip (pipeline/gate.py)
-            results = await asyncio.gather(*[generate_task(run.work[wi].product, run.work[wi].shots[si], chain, ctx,
-                                                           mode) for wi, si in pending])
+            groups = hosted_groups(run, pending)
+            batches = await asyncio.gather(*[_generate(run, group, chain, ctx, mode) for group in groups])
+            results = {key: result for group, batch in zip(groups, batches, strict=True)
+                       for key, result in zip(group, batch, strict=True)}
         finally:
             await ctx.close()
-        failures, left, spend = apply_results(run, dict(zip(pending, results, strict=True)))
+        failures, left, spend = apply_results(run, results)
+        run.failed_skus = sorted({f["sku"] for f in failures} | set(left))
     futures = [produce_task.submit(work) for work in run.work]  # local renders: a process pool behind threads
     outcomes = [future.result() for future in futures]
     if review and any(o.composed for o in outcomes):

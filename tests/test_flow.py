@@ -178,6 +178,6 @@ def test_dry_run_plans_and_prices_without_rendering(run_env: dict[str, str], tmp
     result = skureel(["run", str(catalog), "--brand", str(AURORA), "--out", str(out), "--provider", "kling",
                       "--dry-run"], run_env)
     assert result.returncode == 0, result.stdout + result.stderr
-    # final quality plans kling-v3 at pro with sound: 2 SKUs x 6 s x $0.168
-    assert "2 SKUs would be produced" in result.stdout and "$2.02" in result.stdout
+    # final quality plans Kling 3.0 (kling-v3, catalogue estimate) for both SKUs
+    assert "2 SKUs would be produced" in result.stdout and "$1.01" in result.stdout
     assert not (out / "clips").exists()

@@ -131,6 +131,8 @@ def test_corpus_photos_faithful_passes_and_another_product_fails(work: Path) -> 
     movie = clip(work / "bag.mp4", packshot(bag))
     assert score_clip(movie, ref(bag), LIMITS).passed
     assert "identity" in failed(score_clip(movie, ref(beanie), LIMITS))
+    with pytest.raises(UnusableInput, match="placeholder"):  # a 'no image' graphic is not a photo to hold a clip to
+        ref(CORPUS / "images" / "saleor_no_image_placeholder_4096.png")
 
 
 def test_thresholds_are_data_and_a_bad_file_is_one_line(tmp_path: Path) -> None:

@@ -104,3 +104,17 @@ def test_a_local_run_records_the_check_without_holding_anything(run_env: dict[st
     assert result.returncode == 0, result.stdout + result.stderr
     rows = json.loads((out / "manifest.json").read_text())["deliverables"]
     assert len(rows) == 2 and all(r["qa_score"] == 1.0 and r["qa_flags"] == [] for r in rows)  # one check per shot
+
+
+def test_the_retry_stays_inside_the_budget(run_env: dict[str, str], tmp_path: Path) -> None:
+    catalog = write_catalog(tmp_path / "cat.xlsx", sample_rows(tmp_path, ("AUR-MUG-WHT",)))
+    out = tmp_path / "out"
+    with FakeServer("kling", latency_s=0.3, faults="wrong_product=1.0") as server:
+        env = {**run_env, "SKUREEL_KLING_BASE_URL": server.url, **server.credentials}
+        result = _run([str(catalog), "--brand", str(AURORA), "--out", str(out), *FAST, "--max-spend", "0.4"], env)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert len(server.vendor.paid) == 1  # one clip fits in $0.40, its retry does not: not bought
+    summary = json.loads((out / "manifest.json").read_text())["summary"]
+    reason = summary["failures"][0]["reason"]
+    assert reason.startswith("needs review: the clip shows a different product") and "max-spend" in reason
+    assert summary["spend_usd"] == pytest.approx(0.35)

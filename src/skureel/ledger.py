@@ -22,14 +22,14 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    create_engine,
     delete,
-    event,
     insert,
     select,
     update,
 )
 from sqlalchemy.engine import Engine
+
+from skureel.db import engine_for
 
 metadata = MetaData()
 
@@ -98,16 +98,7 @@ def now() -> str:
 class Ledger:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url, future=True)
-        if url.startswith("sqlite"):
-            @event.listens_for(self.engine, "connect")
-            def _pragmas(conn: Any, _record: Any) -> None:  # WAL: readers never block the writer
-                cursor = conn.cursor()
-                cursor.execute("PRAGMA journal_mode=WAL")
-                # WAL + NORMAL: a killed process loses nothing committed; only a power cut may lose the last commits
-                cursor.execute("PRAGMA synchronous=NORMAL")
-                cursor.execute("PRAGMA busy_timeout=30000")
-                cursor.close()
+        self.engine: Engine = engine_for(url)
         metadata.create_all(self.engine)
         self._lock = threading.Lock()
 

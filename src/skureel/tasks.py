@@ -24,7 +24,7 @@ from skureel.catalog.images import ImageCache, ImageProblem, describe
 from skureel.domain import Product, plain_error
 from skureel.imageio import fitness
 from skureel.pipeline.chunks import report_chunk
-from skureel.pipeline.gate import QaMode, generate_gated
+from skureel.pipeline.gate import QaMode, generate_gated, generate_gated_group
 from skureel.pipeline.hosted import HostedContext, HostedResult, load_gallery, wants_references
 from skureel.pipeline.production import produce_sku, record_unexpected
 from skureel.pipeline.refresh import RunPlan, RunRequest, finalize, prepare_run, publish_outcome
@@ -132,8 +132,11 @@ def wait_for_review(outcomes: list[SkuOutcome], timeout_s: int = 24 * 3600) -> l
 
 
 def global_limit(provider: str) -> AbstractAsyncContextManager[None]:
-    """Prefect global concurrency limit per provider, shared by every flow run (strict: no limit, no run)."""
-    return concurrency(f"skureel-{provider}", occupy=1, strict=True)
+    """Prefect global concurrency limit per provider, shared by every flow run and worker (strict: no limit, no
+    run). A failed lease renewal must not kill a paid job's poll (strict alone would): the ledger's claim, not
+    this slot, guards payment, and a slot lost that way comes back when its 60 s lease runs out."""
+    return concurrency(f"skureel-{provider}", occupy=1, strict=True, lease_duration=60,
+                       raise_on_lease_renewal_failure=False)
 
 
 async def ensure_limits(providers: list[str]) -> None:
@@ -153,7 +156,7 @@ def secret_lookup(name: str) -> str | None:
     from prefect.blocks.system import Secret
 
     try:
-        secret: Any = Secret.load(name)
+        secret: Any = Secret.load(name, _sync=True)  # type: ignore[call-arg]  # inside the flow's event loop: stay sync
         return str(secret.get())
     except Exception:  # noqa: BLE001 - a missing block is simply "not configured"
         return None
@@ -202,3 +205,26 @@ async def generate_task(product: Product, item: ShotWork, chain: list[str], ctx:
     progress.emit("generated", sku=product.sku, shot=item.shot.shot_id, provider=result.provider,
                   failure=result.failure, spent=ctx.budget.spent)
     return result
+
+
+@task(name="generate-hosted-sku", task_run_name="generate-{product.sku}-storyboard", cache_policy=NO_CACHE)
+async def generate_group_task(product: Product, items: list[ShotWork], chain: list[str], ctx: HostedContext,
+                              qa: QaMode = "off") -> list[HostedResult]:
+    """A SKU's several non-avatar shots together, so a multi-shot model can make them as one storyboard."""
+    cache = ImageCache(load_settings())
+    hero, notes = await asyncio.to_thread(pick_hero, product, cache)
+    if hero is None and product.images:
+        return [HostedResult(sku=product.sku, shot_id=i.shot.shot_id,
+                             failure="no usable product image (" + "; ".join(notes) + ")") for i in items]
+    gallery = []
+    if any(wants_references(product, item, chain, ctx.quality) for item in items):
+        gallery = await asyncio.to_thread(load_gallery, product, cache)
+    try:
+        results = await generate_gated_group(product, items, hero, chain, ctx, gallery, mode=qa)
+    except Exception as exc:  # noqa: BLE001 - isolation: one SKU never aborts the batch; the ledger keeps its state
+        get_run_logger().error("generate %s: %s", product.sku, "".join(traceback.format_exception(exc)))
+        results = [HostedResult(sku=product.sku, shot_id=i.shot.shot_id, failure=plain_error(exc)) for i in items]
+    for result in results:
+        progress.emit("generated", sku=product.sku, shot=result.shot_id, provider=result.provider,
+                      failure=result.failure, spent=ctx.budget.spent)
+    return results

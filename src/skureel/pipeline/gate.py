@@ -129,7 +129,7 @@ async def generate_gated(product: Product, item: ShotWork, hero: Prepared | None
         return second
     if second.clip is None or second.provider is None:  # no second try possible (budget, provider): hold the first
         held = _hold(first, verdict, first_cost)
-        held.notes.append(f"qa: not regenerated ({second.failure or 'no provider could take it'})")
+        held.failure = f"{held.failure} (not regenerated: {second.failure or 'no provider could take it'})"
         return held
     again = await _score(second, source, item.shot.kind)
     second.notes.insert(0, f"qa: regenerated once with seed {retry_seed(item.shot.seed)} after: {_reasons(verdict)}")
@@ -140,3 +140,37 @@ async def generate_gated(product: Product, item: ShotWork, hero: Prepared | None
         if again.passed:
             return second
     return _hold(second, again, first_cost + float(second.clip.get("cost_usd") or 0.0))
+
+
+async def generate_gated_group(product: Product, items: Sequence[ShotWork], hero: Prepared | None, chain: list[str],
+                               ctx: HostedContext, gallery: Sequence[Prepared] = (), *,
+                               mode: QaMode = "gate") -> list[HostedResult]:
+    """Several shots of one SKU: one storyboard generation when the model takes one (Kling 3.0 multi-shot, paid
+    once for all of them), each cut held against the photo like any clip; a cut that fails, or shots that cannot
+    share a storyboard, go through generate_gated one by one."""
+    from skureel.pipeline.storyboard import generate_storyboard
+
+    board = await generate_storyboard(product, items, hero, chain, ctx, gallery) if len(items) > 1 else None
+    if board is None:
+        return list(await asyncio.gather(*[generate_gated(product, item, hero, chain, ctx, None, gallery, mode=mode)
+                                           for item in items]))
+    results: list[HostedResult] = []
+    for item, cut in zip(items, board, strict=True):
+        if mode == "off" or cut.clip is None or hero is None:
+            results.append(cut)
+            continue
+        verdict = await _score(cut, hero, item.shot.kind)
+        if isinstance(verdict, QaReport):
+            cut.clip.update(qa_fields(verdict, 1))
+            if verdict.passed:
+                results.append(cut)
+                continue
+        if mode == "warn":
+            cut.notes.append(f"qa (warn only): {_reasons(verdict)}")
+            results.append(cut)
+            continue
+        alone = await generate_gated(product, item, hero, chain, ctx, None, gallery, mode=mode)
+        alone.notes.insert(0, f"qa: the storyboard's cut was rejected ({_reasons(verdict)}); made on its own")
+        alone.qa_spent_usd += float(cut.clip.get("cost_usd") or 0.0)  # its share of the storyboard was paid
+        results.append(alone)
+    return results

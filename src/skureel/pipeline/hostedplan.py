@@ -13,6 +13,21 @@ def hosted_items(run: RunPlan) -> list[tuple[int, int]]:
             if item.rendered.provider != "local"]
 
 
+def hosted_groups(run: RunPlan, pending: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """The pending shots grouped for generation: a SKU's several non-avatar shots together (a multi-shot model can
+    make them as one storyboard, paid once), every other shot on its own."""
+    by_sku: dict[int, list[tuple[int, int]]] = {}
+    for wi, si in pending:
+        by_sku.setdefault(wi, []).append((wi, si))
+    groups: list[list[tuple[int, int]]] = []
+    for wi, keys in by_sku.items():
+        board = [k for k in keys if run.work[wi].shots[k[1]].shot.kind != "avatar"]
+        if len(board) > 1:
+            groups.append(board)
+        groups.extend([k] for k in keys if len(board) <= 1 or k not in board)
+    return groups
+
+
 def apply_results(run: RunPlan, results: dict[tuple[int, int], HostedResult]) -> tuple[list[dict[str, str]], list[str], float]:
     """Returns failures, SKUs left by the budget, and the spend."""
     failures: list[dict[str, str]] = []

@@ -27,6 +27,8 @@ from skureel.pipeline.work import Composed, ShotWork, SkuOutcome, SkuWork
 from skureel.planning.plan import build_plan
 from skureel.publish.manifest import manifest_csv, manifest_json, render_report, sidecar
 from skureel.publish.storage import Target
+from skureel.publish.targets.runner import annotate_manifest
+from skureel.publish.targets.state import PublishState
 from skureel.settings import Settings
 
 
@@ -63,6 +65,7 @@ class RunPlan(BaseModel):
     lint_blocked: list[dict[str, str]]
     hashes: dict[str, str]
     notes: list[str] = Field(default_factory=list)  # what the run did besides producing (e.g. outputs moved)
+    failed_skus: list[str] = Field(default_factory=list)  # SKUs a hosted shot failed for: never marked delivered
 
 
 def prepare_run(request: RunRequest, settings: Settings) -> RunPlan:
@@ -136,7 +139,8 @@ def publish_outcome(run: RunPlan, outcome: SkuOutcome) -> list[dict[str, str]]:
                              "reason": f"publish failed: {plain_error(exc)}"})
             outcome.details.append(f"publish {item.sku!r} {item.shot_id}/{item.format}: "
                                    + "".join(traceback.format_exception(exc)))
-    failed = bool(outcome.failures or failures)
+    # any failed shot keeps the product "failed", so the next run retries it instead of skipping it as unchanged
+    failed = bool(outcome.failures or failures or outcome.sku in run.failed_skus)
     ledger.set_product(outcome.sku, run.hashes.get(outcome.sku, ""), "failed" if failed else "delivered")
     return failures
 
@@ -208,6 +212,7 @@ def finalize(run: RunPlan, outcomes: list[SkuOutcome], spend_usd: float = 0.0,
         "spend_usd": round(spend_usd, 4), "estimate_usd": run.estimate_usd, "providers": run.request.providers,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    rows = annotate_manifest({"deliverables": rows}, PublishState(ledger.url))["deliverables"]  # targets' ids stay
     summary["failures"] = failures
     summary["notes"] = run.notes + [f"SKU {o.sku!r}: {note}" for o in outcomes for note in o.notes if not o.failures]
     target.put_bytes(manifest_json(rows, summary), "manifest.json")
@@ -224,7 +229,9 @@ def finalize(run: RunPlan, outcomes: list[SkuOutcome], spend_usd: float = 0.0,
         from skureel.publish.webhook import notify
 
         problem = notify(run.settings.webhook_url, run.settings.webhook_secret, {
-            "event": "skureel.run.published", "summary": summary, "manifest": target.uri("manifest.json"),
+            # Standard Webhooks shape (type, timestamp); "event" stays for receivers written against the first version
+            "type": "batch.finished", "timestamp": summary["finished_at"], "event": "skureel.run.published",
+            "summary": summary, "manifest": target.uri("manifest.json"),
             "deliverables": [{k: r.get(k) for k in ("sku", "shot", "format", "uri", "sha256", "status", "version",
                                                     "content_key", "tags")} for r in rows]})
         if problem:

@@ -46,8 +46,8 @@ def from_image(path: Path, thresholds: Thresholds, *, avatar: bool = False) -> R
         with Image.open(path) as image:
             has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
             rgba = np.asarray(image.convert("RGBA"))
-    except (OSError, UnidentifiedImageError) as exc:
-        raise UnusableInput(f"{path}: not a readable image") from exc
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise UnusableInput(f"{path}: not a readable image ({type(exc).__name__})") from exc
     cutout, mask = analyse(rgba, has_alpha)
     if cutout.mode == "placeholder":
         raise UnusableInput(f"{path}: {cutout.reason}")

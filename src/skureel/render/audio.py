@@ -7,8 +7,8 @@ from pathlib import Path
 
 import av
 import numpy as np
-import pyloudnorm
-from scipy.signal import resample_poly
+
+from skureel.render import loudness
 
 RATE = 48_000
 TARGET_LUFS = -14.0
@@ -51,7 +51,7 @@ def true_peak_db(samples: np.ndarray) -> float:
     """Peak of the 4x oversampled signal (ITU-R BS.1770 style estimate)."""
     if samples.size == 0:
         return -np.inf
-    up = resample_poly(samples, 4, 1, axis=0)
+    up = loudness.upsample4(samples if samples.ndim == 2 else samples[:, None])
     peak = float(np.abs(up).max())
     return 20 * np.log10(peak) if peak > 0 else -np.inf
 
@@ -59,7 +59,7 @@ def true_peak_db(samples: np.ndarray) -> float:
 def integrated_lufs(samples: np.ndarray, rate: int = RATE) -> float:
     if samples.shape[0] < int(0.4 * rate) + 1:
         return -np.inf
-    return float(pyloudnorm.Meter(rate).integrated_loudness(samples.astype(np.float64)))
+    return loudness.integrated_lufs(samples, rate)  # BS.1770-4, as pyloudnorm measures it, without scipy
 
 
 def normalise(samples: np.ndarray, rate: int = RATE) -> np.ndarray:

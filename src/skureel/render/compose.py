@@ -83,7 +83,7 @@ def render_local(shot: ShotSpec, hero: Prepared, format_name: str, brand: BrandK
                              full_frame=hero.cutout.mode == "full-frame")
     total = plan.total_frames / FPS
     track = audio if audio is not None else music_track(brand, total)
-    encode_mp4(out, renderer.frames(), width=fmt.width, height=fmt.height, fps=FPS, audio=track, metadata=metadata,
+    encode_mp4(out, renderer.yuv_frames(), width=fmt.width, height=fmt.height, fps=FPS, audio=track, metadata=metadata,
                quality=quality)
     result = probe(out, width=fmt.width, height=fmt.height, fps=FPS, duration_s=total, end_card_s=end_s,
                    expect_sound=bool(np.abs(track).max() > 0), check_frames=check)

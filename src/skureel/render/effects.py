@@ -10,7 +10,9 @@ import math
 import cv2
 import numpy as np
 
+from skureel.render.lid import LidOpening
 from skureel.render.studio import Sprite
+from skureel.render.yuv import WHITE_GAIN
 
 
 class SpriteAnimator:
@@ -81,3 +83,132 @@ class SpriteAnimator:
             self.out[by0:by1, bx0:bx1] = np.clip(lit, 0, 255).astype(np.uint8)
             return self.out
         return rgba
+
+
+GLASS = {"glass", "crystal"}
+SPECULAR = {"gold", "silver", "crystal"}
+
+
+def material_motion(effect: str, material: str) -> str:
+    """The YUV renderer's motion for a blueprint's effect and material key, so the clip moves the way the words say:
+    fabric drapes (a mesh warp under gravity and a breeze), glass carries a narrow refracted glint, metal and
+    jewellery twinkle with moving speculars, a package's lid lifts (render/lid.py); others keep their effect."""
+    if effect == "cloth_ripple":
+        return "drape"
+    if effect == "reveal" and material == "packaging":
+        return "lid"
+    if effect == "light_sweep" and material in SPECULAR:
+        return "speculars"
+    if effect == "light_sweep" and material in GLASS:
+        return "glint"
+    return effect
+
+
+class YuvSpriteAnimator:
+    """Material motion on the sprite's (h, w, 4) Y/A/U/V layer (render/yuv.py): light, glints, speculars and
+    shimmer move luma only (white light has no chroma); the drape remaps all four channels in one call. Each effect
+    touches only the product's rectangle, and stays premultiplied (luma never above alpha * 235/255)."""
+
+    def __init__(self, sprite: Sprite, yauv: np.ndarray, effect: str, key_x: float) -> None:
+        self.yauv, self.effect = yauv, effect
+        height, width = yauv.shape[:2]
+        x0, y0, x1, y1 = (int(round(v)) for v in sprite.product_box)
+        grow = int(max(2, (x1 - x0) * 0.03)) if effect == "drape" else 2  # room for the hem to sway
+        x0, y0, x1, y1 = max(0, x0 - grow), max(0, y0 - 2), min(width, x1 + grow), min(height, y1 + grow)
+        self.box = (x0, y0, x1, y1)
+        h, w = y1 - y0, x1 - x0
+        alpha = np.zeros((h, w), np.uint8)  # the layer may be a pixel larger than the sprite (even sizes)
+        product_alpha = sprite.product_alpha[y0:y1, x0:x1]
+        alpha[: product_alpha.shape[0], : product_alpha.shape[1]] = product_alpha
+        self.out = yauv.copy()
+        region = yauv[y0:y1, x0:x1]
+        self.base_y = np.ascontiguousarray(region[..., 0])
+        self.limit = cv2.convertScaleAbs(np.ascontiguousarray(region[..., 1]), alpha=235 / 255)
+        self.alpha = alpha
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        if effect == "lid":
+            self.opening = LidOpening(yauv, (0, 0, width, height))
+        elif effect in ("light_sweep", "glint"):
+            direction = -1.0 if key_x > 0 else 1.0
+            proj = xx * direction * (0.8 if effect == "light_sweep" else 0.45) + yy * (0.6 if effect == "light_sweep" else 0.9)
+            proj -= proj.min()
+            self.proj = (proj / max(1.0, float(proj.max())) * 255).astype(np.uint8)
+            self.levels = np.arange(256, dtype=np.float32) / 255
+        elif effect == "speculars":
+            self._find_speculars(min(w, h))
+        elif effect == "drape":
+            # hanging from its top edge: displacement grows toward the hem; a breeze travels down the cloth
+            top = float(np.nonzero(alpha.any(axis=1))[0][0]) if alpha.any() else 0.0
+            fall = np.clip((yy - top) / max(1.0, h - top), 0, 1) ** 1.5
+            # and fades out in the margin around the product, so the cast shadow at the box's edge never tears
+            edge = np.clip(np.minimum(np.minimum(xx, w - 1 - xx), h - 1 - yy) / grow, 0, 1)
+            self.grid = (xx, yy)
+            self.sway = (max(1.0, w * 0.014) * fall * edge).astype(np.float32)
+            self.lift = (max(0.5, h * 0.004) * fall * edge).astype(np.float32)
+            self.k = 2 * math.pi / max(60.0, h * 0.9)
+            self.region = np.ascontiguousarray(region)
+        elif effect == "shimmer":
+            highlight = np.clip((self.base_y.astype(np.float32) - 110) / 125, 0, 1)
+            self.pattern_a = (np.sin(xx / 9.0 + yy / 13.0) * highlight * 16 * WHITE_GAIN).astype(np.float32)
+            self.pattern_b = (np.cos(xx / 11.0 - yy / 7.0) * highlight * 16 * WHITE_GAIN).astype(np.float32)
+            self.base_f = self.base_y.astype(np.float32)
+
+    def _find_speculars(self, size: int) -> None:
+        """The brightest local maxima inside the product, each with a small four-point star that twinkles."""
+        luma = cv2.GaussianBlur(self.base_y, (0, 0), max(1.0, size * 0.01))
+        inner = cv2.erode((self.alpha > 250).astype(np.uint8), np.ones((5, 5), np.uint8))
+        peaks = (luma == cv2.dilate(luma, np.ones((max(3, size // 10) | 1,) * 2, np.uint8))) & (inner > 0)
+        if inner.any():
+            peaks &= luma >= np.percentile(luma[inner > 0], 90)
+        ys, xs = np.nonzero(peaks)
+        order = np.argsort(-luma[ys, xs])[:7]
+        self.points = [(int(xs[j]), int(ys[j])) for j in order]
+        r = max(4, int(size * 0.05))
+        grid = np.mgrid[-r : r + 1, -r : r + 1].astype(np.float32)
+        dist = np.hypot(grid[0], grid[1])
+        rays = np.exp(-np.minimum(np.abs(grid[0]), np.abs(grid[1])) ** 2 / 1.2) * np.clip(1 - dist / r, 0, 1)
+        self.star = (np.clip(rays + np.exp(-(dist / (r * 0.18)) ** 2), 0, 1) * 200 * WHITE_GAIN).astype(np.float32)
+        self.phases = [(0.37 * j) % 1.0 for j in range(len(self.points))]
+
+    def frame(self, t: float) -> np.ndarray:
+        """The (h, w, 4) layer at normalised time t; the array is reused between calls."""
+        x0, y0, x1, y1 = self.box
+        if self.effect == "lid":
+            return self.opening.frame(t)
+        if self.effect in ("light_sweep", "glint"):
+            position = -0.25 + 1.5 * t
+            if self.effect == "light_sweep":
+                curve = np.exp(-((self.levels - position) / 0.1) ** 2) * 70
+            else:  # a narrow, bright refraction streak with a faint second one behind it, as through glass
+                curve = np.exp(-((self.levels - position) / 0.035) ** 2) * 120 + \
+                    np.exp(-((self.levels - position + 0.12) / 0.02) ** 2) * 45
+            lut = np.clip(curve * WHITE_GAIN, 0, 255).astype(np.uint8)
+            band = cv2.multiply(cv2.LUT(self.proj, lut), self.alpha, scale=1 / 255.0)
+            self.out[y0:y1, x0:x1, 0] = cv2.min(cv2.add(self.base_y, band), self.limit)
+            return self.out
+        if self.effect == "speculars":
+            lit = self.base_y.astype(np.float32)
+            r = self.star.shape[0] // 2
+            for (px, py), phase in zip(self.points, self.phases, strict=True):
+                strength = max(0.0, math.sin(2 * math.pi * (t * 2.2 + phase))) ** 3
+                sx0, sy0, sx1, sy1 = max(0, px - r), max(0, py - r), min(lit.shape[1], px + r + 1), min(lit.shape[0], py + r + 1)
+                if strength > 0.01:
+                    lit[sy0:sy1, sx0:sx1] += self.star[sy0 - py + r : sy1 - py + r, sx0 - px + r : sx1 - px + r] * strength
+            self.out[y0:y1, x0:x1, 0] = cv2.min(np.clip(lit, 0, 255).astype(np.uint8), self.limit)
+            return self.out
+        if self.effect == "drape":
+            gx, gy = self.grid
+            wave = np.sin(2 * math.pi * t * 0.9 - gy * self.k).astype(np.float32)
+            breeze = 0.6 + 0.4 * math.sin(2 * math.pi * t * 0.45)
+            dx = cv2.scaleAdd(cv2.multiply(self.sway, wave), breeze, gx)
+            dy = cv2.scaleAdd(cv2.multiply(self.lift, cv2.multiply(wave, wave)), -breeze, gy)
+            self.out[y0:y1, x0:x1] = cv2.remap(self.region, dx, dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                                               borderValue=(0, 0, 0, 0))
+            return self.out
+        if self.effect == "shimmer":
+            phase = 2 * math.pi * t * 2.0
+            wave = cv2.addWeighted(self.pattern_a, math.sin(phase), self.pattern_b, math.cos(phase), 0)
+            lit = np.clip(cv2.add(self.base_f, wave), 0, 255).astype(np.uint8)
+            self.out[y0:y1, x0:x1, 0] = cv2.min(lit, self.limit)
+            return self.out
+        return self.yauv

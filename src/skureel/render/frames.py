@@ -10,14 +10,25 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import av
 import cv2
 import numpy as np
 
 from skureel.domain import ShotSpec
-from skureel.render.effects import SpriteAnimator
+from skureel.render.effects import SpriteAnimator, YuvSpriteAnimator, material_motion
 from skureel.render.layout import Box
+from skureel.render.lid import LID_HEADROOM
 from skureel.render.motion import CameraPath
 from skureel.render.studio import Sprite, build_sprite, studio_set
+from skureel.render.yuv import (
+    FrameRing,
+    composite_yauv,
+    crossfade,
+    i420_planes,
+    still_frame,
+    yauv_from_premultiplied,
+    yuv_patches,
+)
 
 PARALLAX_MARGIN = 48
 
@@ -116,30 +127,92 @@ class RenderPlan:
         return int(round((self.shot_seconds + self.end_card_seconds) * self.fps))
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where the product is on one frame: a float affine matrix (sprite -> frame), never snapped to pixels."""
+
+    t: float  # normalised time of the camera move, 0..1
+    matrix: np.ndarray  # 2x3 float32
+    opacity: float
+    offset: int  # parallax offset of the set, even (so chroma stays aligned)
+    focus: float
+
+
+def reveal_state(effect: str, t: float, height: int) -> tuple[float, float]:
+    """(downward shift px, opacity): a reveal rises a little into place as it fades up."""
+    if effect != "reveal":
+        return 0.0, 1.0
+    ease = 1 - (1 - min(1.0, t / 0.3)) ** 3
+    return (1 - ease) * height * 0.03, min(1.0, 0.15 + ease)
+
+
+def fit_scale(path: CameraPath, effect: str, region: Box, centre: tuple[float, float], size: tuple[float, float],
+              frame: tuple[int, int], count: int) -> float:
+    """The largest scale at which the product box (size, in image pixels) stays inside `region` on every frame of
+    the move: exact, from the camera path itself, so no generic slack is lost (the product fills its box)."""
+    rx0, ry0, rx1, ry1 = region
+    width, height = frame
+    bw, bh = size
+    best = math.inf
+    for i in range(max(2, count)):
+        t = i / max(1, count - 1)
+        cam = path.at(t)
+        rise, _ = reveal_state(effect, t, height)
+        ox, oy = centre[0] + cam.dx * width, centre[1] + cam.dy * height + rise
+        angle = math.radians(cam.roll_deg)
+        cos, sin = math.cos(angle) * cam.zoom, math.sin(angle) * cam.zoom
+        for px, py in ((-bw / 2, -bh / 2), (bw / 2, -bh / 2), (-bw / 2, bh / 2), (bw / 2, bh / 2)):
+            for k, origin, low, high in ((cos * px - sin * py, ox, rx0, rx1), (sin * px + cos * py, oy, ry0, ry1)):
+                if k > 1e-9:
+                    best = min(best, (high - origin) / k)
+                elif k < -1e-9:
+                    best = min(best, (low - origin) / k)
+    return max(1e-3, best)
+
+
+def with_headroom(sprite: Sprite, rows: int) -> Sprite:
+    """The sprite with `rows` transparent rows on top, counted in its product box (a lid rises into them)."""
+    x0, y0, x1, y1 = sprite.product_box
+    return Sprite(rgba=np.pad(sprite.rgba, ((rows, 0), (0, 0), (0, 0))), product_box=(x0, y0, x1, y1 + rows),
+                  product_alpha=np.pad(sprite.product_alpha, ((rows, 0), (0, 0))))
+
+
 class SceneRenderer:
-    """Renders one shot of a cut-out product on a studio set into frames of one format."""
+    """Renders one shot of a cut-out product on a studio set into frames of one format.
+
+    The product keeps moving through a cross-fade into the end card; `frames()` yields RGB arrays (and runs
+    `plan.decorate`), `yuv_frames()` yields yuv420p VideoFrames drawn in place (the fast path, render/yuv.py).
+    """
 
     def __init__(self, shot: ShotSpec, image_rgba: np.ndarray, mask: np.ndarray, bbox: tuple[int, int, int, int],
                  plan: RenderPlan, full_frame: bool = False) -> None:
         self.shot, self.plan, self.full_frame = shot, plan, full_frame
         self.path = CameraPath(shot.camera, shot.seed)
-        zoom_max = max(self.path.zoom_start, self.path.zoom_end, 1.0) * (1.06 if shot.camera.handheld else 1.0)
+        self.shot_frames = int(round(plan.shot_seconds * plan.fps))
+        self.end_frames = plan.total_frames - self.shot_frames
+        self.crossfade = min(self.end_frames, int(round(0.4 * plan.fps))) if self.end_frames > 0 else 0
+        self.motion_frames = self.shot_frames + self.crossfade
         rx0, ry0, rx1, ry1 = plan.product_region
         bw, bh = bbox[2] - bbox[0], bbox[3] - bbox[1]
-        # the product must fit its region at the largest zoom, including pans and parallax shifts
-        slack = 1 + 2 * (abs(shot.camera.pan) + abs(math.sin(math.radians(shot.camera.arc_deg))) * 0.2)
-        scale = min((rx1 - rx0) / (bw * zoom_max * slack), (ry1 - ry0) / (bh * zoom_max * slack))
+        self.centre = ((rx0 + rx1) / 2, (ry0 + ry1) / 2)
         if full_frame:
+            self.centre = (plan.width / 2, plan.height / 2)
             cover = max(plan.width / bw, plan.height / bh)
             contain = min(plan.width / bw, plan.height / bh)
             scale = cover if cover / contain < 1.25 else contain
             scale /= min(self.path.zoom_start, self.path.zoom_end)
+        self.effect = material_motion(shot.motion_effect, shot.material)
+        # a lid needs headroom to rise into: it is part of the box that must stay inside the frame
+        headroom = LID_HEADROOM if self.effect == "lid" and not full_frame else 0.0
+        if not full_frame:
+            scale = fit_scale(self.path, self.effect, plan.product_region, self.centre, (bw, bh * (1 + headroom)),
+                              (plan.width, plan.height), self.motion_frames)
         self.sprite: Sprite = build_sprite(image_rgba, mask, bbox, scale, shot.lighting, shadows=not full_frame)
+        if headroom:
+            self.sprite = with_headroom(self.sprite, int(round(bh * scale * headroom)))
         self.animator = SpriteAnimator(self.sprite, shot.motion_effect, shot.lighting.key_x)
-        self.centre = ((rx0 + rx1) / 2, (ry0 + ry1) / 2)
-        if full_frame:
-            self.centre = (plan.width / 2, plan.height / 2)
-        floor = (ry1 - ry0) and (self.centre[1] + (bh * scale) / 2) / plan.height
+        floor = (ry1 - ry0) and (self.centre[1] + (bh * (1 + headroom) * scale) / 2) / plan.height
+        self.set: np.ndarray | None
         if full_frame:
             self.set = self._blurred_fill(image_rgba, bbox)
         else:
@@ -155,65 +228,123 @@ class SceneRenderer:
         small = cv2.resize(src, (max(8, w // 16), max(8, h // 16)), interpolation=cv2.INTER_AREA)
         return (cv2.resize(cv2.GaussianBlur(small, (0, 0), 3), (w, h), interpolation=cv2.INTER_LINEAR) * 0.8).astype(np.uint8)
 
+    def placement(self, i: int) -> Placement:
+        plan = self.plan
+        t = i / max(1, self.motion_frames - 1)
+        cam = self.path.at(t)
+        offset = PARALLAX_MARGIN + int(round(cam.background_dx * plan.width / 2)) * 2
+        offset = min(2 * PARALLAX_MARGIN, max(0, offset))
+        rise, opacity = reveal_state(self.effect, t, plan.height)
+        sx, sy = self.sprite.centre
+        cx = self.centre[0] + cam.dx * plan.width
+        cy = self.centre[1] + cam.dy * plan.height + rise
+        angle = math.radians(cam.roll_deg)
+        cos, sin = math.cos(angle) * cam.zoom, math.sin(angle) * cam.zoom
+        # float affine: sprite centre -> (cx, cy); every frame lands between pixels as it should
+        matrix = np.array([[cos, -sin, cx - cos * sx + sin * sy], [sin, cos, cy - sin * sx - cos * sy]], dtype=np.float32)
+        pb = self.sprite.product_box
+        corners = np.array([[pb[0], pb[1], 1], [pb[2], pb[1], 1], [pb[0], pb[3], 1], [pb[2], pb[3], 1]],
+                           np.float32) @ matrix.T
+        plan.product_boxes.append((float(corners[:, 0].min()), float(corners[:, 1].min()), float(corners[:, 0].max()),
+                                   float(corners[:, 1].max())))
+        return Placement(t=t, matrix=matrix, opacity=opacity, offset=offset, focus=cam.focus)
+
+    def target_rect(self, matrix: np.ndarray, size: tuple[int, int], even: bool) -> tuple[int, int, int, int]:
+        """The frame rectangle the warped sprite covers, clipped to the frame (grown to even bounds for chroma)."""
+        w, h = size
+        corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float32) @ matrix.T
+        x0, y0 = (int(v) for v in np.floor(corners.min(axis=0)) - 1)
+        x1, y1 = (int(v) for v in np.ceil(corners.max(axis=0)) + 1)
+        if even:
+            x0, y0, x1, y1 = x0 - x0 % 2, y0 - y0 % 2, x1 + x1 % 2, y1 + y1 % 2
+        return max(0, x0), max(0, y0), min(self.plan.width, x1), min(self.plan.height, y1)
+
+    def overlay_opacity(self, i: int) -> float:
+        fade_in = int(0.6 * self.plan.fps)
+        return min(1.0, max(0.0, (i - 6) / fade_in)) if fade_in else 1.0
+
     def frames(self) -> Iterator[np.ndarray]:
         plan = self.plan
-        shot_frames = int(round(plan.shot_seconds * plan.fps))
-        end_frames = plan.total_frames - shot_frames
-        fade_in = int(0.6 * plan.fps)
-        sx, sy = self.sprite.centre
+        assert self.set is not None, "yuv_frames() has already released the RGB layers"
         frame = np.empty((plan.height, plan.width, 3), np.uint8)
-        last_shot: np.ndarray | None = None
-        for i in range(shot_frames):
-            t = i / max(1, shot_frames - 1)
-            cam = self.path.at(t)
-            offset = PARALLAX_MARGIN + int(round(cam.background_dx * plan.width))
-            offset = min(2 * PARALLAX_MARGIN, max(0, offset))
-            if self.set_blur is not None and cam.focus > 0.01:
+        card = plan.end_card if plan.end_card is not None else np.zeros_like(frame)
+        for i in range(self.motion_frames):
+            p = self.placement(i)
+            window = slice(p.offset, p.offset + plan.width)
+            if self.set_blur is not None and p.focus > 0.01:
                 # rack focus: the set goes soft as focus lands on the product
-                background = cv2.addWeighted(self.set[:, offset : offset + plan.width], 1 - cam.focus,
-                                             self.set_blur[:, offset : offset + plan.width], cam.focus, 0)
-                frame[...] = background
+                frame[...] = cv2.addWeighted(self.set[:, window], 1 - p.focus, self.set_blur[:, window], p.focus, 0)
             else:
-                frame[...] = self.set[:, offset : offset + plan.width]
-            sprite = self.animator.frame(t)
-            rise, opacity = 0.0, 1.0
-            if self.shot.motion_effect == "reveal":
-                r = min(1.0, t / 0.3)
-                ease = 1 - (1 - r) ** 3
-                rise, opacity = (1 - ease) * plan.height * 0.06, min(1.0, 0.15 + ease)
-            zoom = cam.zoom * 1.0
-            cx = self.centre[0] + cam.dx * plan.width
-            cy = self.centre[1] + cam.dy * plan.height + rise
-            angle = math.radians(cam.roll_deg)
-            cos, sin = math.cos(angle) * zoom, math.sin(angle) * zoom
-            # float affine: sprite centre -> (cx, cy); every frame lands between pixels as it should
-            matrix = np.array([[cos, -sin, cx - cos * sx + sin * sy], [sin, cos, cy - sin * sx - cos * sy]], dtype=np.float32)
+                frame[...] = self.set[:, window]
+            sprite = self.animator.frame(p.t)
             h, w = sprite.shape[:2]
-            corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float32) @ matrix.T
-            x0, y0 = np.floor(corners.min(axis=0)).astype(int) - 1
-            x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + 1
-            x0, y0, x1, y1 = max(0, x0), max(0, y0), min(plan.width, x1), min(plan.height, y1)
+            x0, y0, x1, y1 = self.target_rect(p.matrix, (w, h), even=False)
             if x1 > x0 and y1 > y0:
-                local = matrix.copy()
+                local = p.matrix.copy()
                 local[0, 2] -= x0
                 local[1, 2] -= y0
-                warped = cv2.warpAffine(sprite, local, (int(x1 - x0), int(y1 - y0)), flags=cv2.INTER_LINEAR,
+                warped = cv2.warpAffine(sprite, local, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
                                         borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
-                composite_premultiplied(frame, warped, int(x0), int(y0), opacity)
-            pb = np.array([[self.sprite.product_box[0], self.sprite.product_box[1], 1],
-                           [self.sprite.product_box[2], self.sprite.product_box[1], 1],
-                           [self.sprite.product_box[0], self.sprite.product_box[3], 1],
-                           [self.sprite.product_box[2], self.sprite.product_box[3], 1]], np.float32) @ matrix.T
-            plan.product_boxes.append((float(pb[:, 0].min()), float(pb[:, 1].min()), float(pb[:, 0].max()),
-                                       float(pb[:, 1].max())))
+                composite_premultiplied(frame, warped, x0, y0, p.opacity)
             if plan.decorate is not None:
                 plan.decorate(frame, i / plan.fps)
-            overlay_opacity = min(1.0, max(0.0, (i - 6) / fade_in)) if fade_in else 1.0
             for patch in self.patches:
-                patch.draw(frame, overlay_opacity)
-            last_shot = frame
-            yield frame
-        yield from end_card_frames(plan, last_shot, end_frames)
+                patch.draw(frame, self.overlay_opacity(i))
+            if i >= self.shot_frames:  # the shot keeps moving while the end card fades over it
+                weight = (i - self.shot_frames + 1) / (self.crossfade + 1)
+                yield cv2.addWeighted(frame, 1 - weight, card, weight, 0)
+            else:
+                yield frame
+        for _ in range(self.end_frames - self.crossfade):
+            yield card
+
+    def yuv_frames(self) -> Iterator[av.VideoFrame]:
+        """The same clip drawn straight into yuv420p planes (render/yuv.py); `plan.decorate` is not supported.
+
+        Once started it releases the RGB layers (set, overlay, end card), so call it once, instead of frames()."""
+        plan = self.plan
+        assert plan.decorate is None, "decorated scenes are drawn in RGB: use frames()"
+        yauv = yauv_from_premultiplied(self.sprite.rgba)
+        animator = YuvSpriteAnimator(self.sprite, yauv, self.effect, self.shot.lighting.key_x)
+        assert self.set is not None, "yuv_frames() runs once"
+        sets = [i420_planes(self.set)]
+        if self.set_blur is not None:
+            sets.append(i420_planes(self.set_blur))
+        patches = yuv_patches([(p.x, p.y, p.rgba) for p in self.patches], plan.width, plan.height)
+        card = still_frame(plan.end_card if plan.end_card is not None else np.zeros((plan.height, plan.width, 3), np.uint8))
+        # the RGB layers are a full frame each and x264 is about to need ~200 MB at 1080x1920: let them go
+        self.patches, plan.overlay, plan.end_card = [], None, None
+        self.set = self.set_blur = None
+        ring = FrameRing(plan.width, plan.height, size=2)
+        h, w = yauv.shape[:2]
+        for i in range(self.motion_frames):
+            p = self.placement(i)
+            out = ring.next()
+            for c, (dst, width) in enumerate(((out.y, plan.width), (out.u, plan.width // 2), (out.v, plan.width // 2))):
+                start = p.offset if c == 0 else p.offset // 2
+                if len(sets) > 1 and p.focus > 0.01:
+                    cv2.addWeighted(sets[0][c][:, start : start + width], 1 - p.focus,
+                                    sets[1][c][:, start : start + width], p.focus, 0, dst=dst)
+                else:
+                    dst[...] = sets[0][c][:, start : start + width]
+            x0, y0, x1, y1 = self.target_rect(p.matrix, (w, h), even=True)
+            if x1 > x0 and y1 > y0:
+                local = p.matrix.copy()
+                local[0, 2] -= x0
+                local[1, 2] -= y0
+                warped = cv2.warpAffine(animator.frame(p.t), local, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+                                        borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+                if p.opacity < 0.999:
+                    warped = cv2.convertScaleAbs(warped, alpha=p.opacity)
+                composite_yauv(out, warped, x0, y0)
+            opacity = self.overlay_opacity(i)
+            for patch in patches:
+                patch.draw(out, opacity)
+            if i >= self.shot_frames:
+                crossfade(out, out, card, (i - self.shot_frames + 1) / (self.crossfade + 1))
+            yield out.frame
+        for _ in range(self.end_frames - self.crossfade):
+            yield card.frame
 
 
 def end_card_frames(plan: RenderPlan, last: np.ndarray | None, count: int) -> Iterator[np.ndarray]:

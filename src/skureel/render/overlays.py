@@ -66,20 +66,22 @@ def fit_text(draw: ImageDraw.ImageDraw, text: str, brand: BrandKit, box_w: int, 
         size -= 2
 
 
-def _paste_logo(canvas: Image.Image, brand: BrandKit, box: Box) -> None:
+def _paste_logo(canvas: Image.Image, brand: BrandKit, box: Box, right: bool = False) -> None:
     path = brand.asset(brand.logo)
-    if not path:
+    if not path or box[2] - box[0] < 8 or box[3] - box[1] < 8:
         return
     logo = open_rgba(path)  # checked when the brand kit was loaded
     scale = min((box[2] - box[0]) / logo.width, (box[3] - box[1]) / logo.height)
     size = (max(1, int(logo.width * scale)), max(1, int(logo.height * scale)))
-    canvas.alpha_composite(logo.resize(size, Image.Resampling.LANCZOS), (box[0], box[1]))
+    x = box[2] - size[0] if right else box[0]
+    canvas.alpha_composite(logo.resize(size, Image.Resampling.LANCZOS), (x, box[1]))
 
 
 def draw_overlay(preset: FormatPreset, layout: Layout, brand: BrandKit, text: OverlayText) -> np.ndarray:
     """The static overlay as premultiplied-ready RGBA (uint8), transparent where nothing is drawn."""
     canvas = Image.new("RGBA", (preset.width, preset.height), (0, 0, 0, 0))
-    _paste_logo(canvas, brand, layout.logo)
+    if not layout.logo_in_copy:
+        _paste_logo(canvas, brand, layout.logo)
     draw = ImageDraw.Draw(canvas)
     x0, y0, x1, y1 = layout.text
     box_w, box_h = x1 - x0, y1 - y0
@@ -110,12 +112,16 @@ def draw_overlay(preset: FormatPreset, layout: Layout, brand: BrandKit, text: Ov
     if text.price:
         draw.text((x, y), text.price, font=price_font, fill=accent + (255,))
     y += int(base * 1.1)
+    cta_w = 0
     if text.call_to_action:
         cta_w = int(draw.textlength(text.call_to_action, font=cta_font)) + 40
         cta_w = min(cta_w, box_w - 32)
         draw.rounded_rectangle((x0 + 16, y, x0 + 16 + cta_w, y + int(base * 1.0)), radius=int(base * 0.5),
                                fill=accent + (255,))
         draw.text((x0 + 36, y + int(base * 0.12)), text.call_to_action, font=cta_font, fill=(255, 255, 255, 255))
+    if layout.logo_in_copy:  # beside the button, right-aligned: the product owns the rest of the frame
+        left = max(x0 + 16 + cta_w + int(base * 0.6), x1 - 16 - int(box_w * 0.4))
+        _paste_logo(canvas, brand, (left, y, x1 - 16, y + int(base * 1.0)), right=True)
     return np.asarray(canvas)
 
 

@@ -59,7 +59,10 @@ def probe(path: Path, *, width: int, height: int, fps: int, duration_s: float, e
                              audio_rate=audio.codec_context.sample_rate if audio else None,
                              audio_channels=audio.codec_context.channels if audio else None,
                              lufs_i=None, true_peak_db=None, faststart=_moov_first(path), tags=tags)
-        vs.thread_type = "AUTO"
+        # the checks read luma statistics only: one decoding thread and no deblocking cost the least CPU
+        # (the budget on 2 cores), and neither can hide a black or frozen stretch
+        vs.thread_type = "NONE"
+        vs.codec_context.options = {"skip_loop_filter": "all"}
         black_run = frozen_run = 0
         longest_black = longest_frozen = 0
         previous: np.ndarray | None = None

@@ -43,6 +43,32 @@ class Claims(Protocol):
 
     def release(self, key: str, owner: str) -> None: ...
 
+    def claim_holder(self, key: str) -> dict[str, Any] | None: ...
+
+
+def _take(claims: Claims, key: str, owner: str) -> bool:
+    """Claim the clip; a holder on this machine whose process is gone (a killed publish) is taken over at once,
+    one elsewhere only when its lease runs out."""
+    if claims.claim(key, owner, 600.0):
+        return True
+    holder = claims.claim_holder(key) or {}
+    host, _, rest = str(holder.get("owner", "")).partition(":")
+    pid = rest.partition(":")[0]
+    if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+        claims.release(key, str(holder["owner"]))
+        return claims.claim(key, owner, 600.0)
+    return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
 
 class ItemResult(BaseModel):
     target: str
@@ -171,7 +197,7 @@ async def _one_target(target: PublishTarget, items: list[Deliverable], retire: s
                                   action="failed", error="not attempted: the target refused our credentials")
             try:
                 key = "publish:" + hashlib.sha256(f"{target.name}|{item.key}".encode()).hexdigest()[:40]
-                if copies.claims is not None and not copies.claims.claim(key, copies.owner, 900.0):
+                if copies.claims is not None and not _take(copies.claims, key, copies.owner):
                     return ItemResult(target=target.name, sku=item.sku, shot=item.shot, format=item.format,
                                       action="failed", error="another publish of this clip is in progress")
                 try:
