@@ -14,7 +14,7 @@ def fake_target(
     latency: Annotated[float, typer.Option(help="seconds an upload / processing takes")] = 0.5,
 ) -> None:
     """Serve a fake Shopify, Cloudinary or Bynder on loopback, so publishing needs no account."""
-    from skureel.cli import console, fail
+    from skureel.commands.common import console, fail
     from skureel.publish.fakes.common import parse_faults
     from skureel.publish.fakes.server import FAKES, credentials, serve
 

@@ -37,7 +37,7 @@ def run_publish(out: str, to: str, brand: str | None, *, concurrency: int = 4, a
 
     from rich.table import Table as RichTable
 
-    from skureel.cli import console, err
+    from skureel.commands.common import console, err
     from skureel.publish.targets.base import TargetError
     from skureel.publish.targets.output import publish_output, target_names
 

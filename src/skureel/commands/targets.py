@@ -21,7 +21,7 @@ def targets(
 
     from rich.table import Table as RichTable
 
-    from skureel.cli import console, fail
+    from skureel.commands.common import console, fail
     from skureel.publish.targets.base import TargetError
     from skureel.publish.targets.config import load_targets, options_for
     from skureel.publish.targets.registry import build, known_implementations

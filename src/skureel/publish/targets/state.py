@@ -12,11 +12,12 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, UniqueConstraint, create_engine, event, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, UniqueConstraint, select
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import update as sa_update
 from sqlalchemy.engine import Engine
 
+from skureel.db import engine_for
 from skureel.publish.targets.base import ClipRef, Remote
 
 metadata = MetaData()
@@ -50,15 +51,7 @@ def _now() -> str:
 class PublishState:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url, future=True)
-        if url.startswith("sqlite"):
-            @event.listens_for(self.engine, "connect")
-            def _pragmas(conn: Any, _record: Any) -> None:  # same pragmas as the ledger: it shares the file
-                cursor = conn.cursor()
-                cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=NORMAL")
-                cursor.execute("PRAGMA busy_timeout=30000")
-                cursor.close()
+        self.engine: Engine = engine_for(url)  # the ledger's database, opened the same way
         metadata.create_all(self.engine)
         self._lock = threading.Lock()
 
