@@ -25,6 +25,7 @@ from skureel.render.yuv import (
     composite_yauv,
     crossfade,
     i420_planes,
+    release_free_memory,
     still_frame,
     yauv_from_premultiplied,
     yuv_patches,
@@ -316,6 +317,7 @@ class SceneRenderer:
         self.patches, plan.overlay, plan.end_card = [], None, None
         self.set = self.set_blur = None
         ring = FrameRing(plan.width, plan.height, size=2)
+        release_free_memory()
         h, w = yauv.shape[:2]
         for i in range(self.motion_frames):
             p = self.placement(i)

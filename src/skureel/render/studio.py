@@ -47,6 +47,18 @@ def studio_set(width: int, height: int, colour: str, lighting: LightingSpec, flo
     return np.asarray((np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8))
 
 
+def soft_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A wide Gaussian blur computed at reduced size (a shadow has no detail to lose): a 30 px sigma costs
+    ~70 ms at full size per shadow and clip, ~3 ms this way."""
+    factor = int(sigma // 3)
+    if factor < 2:
+        return np.asarray(cv2.GaussianBlur(image, (0, 0), sigma))
+    h, w = image.shape[:2]
+    small = cv2.resize(image, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / factor)
+    return np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR))
+
+
 @dataclass
 class Sprite:
     """Premultiplied RGBA product layer (with shadows) and where the product sits inside it."""
@@ -87,11 +99,11 @@ def build_sprite(rgba: np.ndarray, mask: np.ndarray, bbox: tuple[int, int, int, 
         shear = lighting.key_x * 0.9
         m = np.array([[1, shear, pad_x - shear * h], [0, squash, pad_top + h - squash * h]], dtype=np.float32)
         cast = cv2.warpAffine(alpha, m, (canvas_w, canvas_h), flags=cv2.INTER_LINEAR)
-        cast = cv2.GaussianBlur(cast, (0, 0), max(2.0, h * (0.012 if hard else 0.04)))
+        cast = soft_blur(cast, max(2.0, h * (0.012 if hard else 0.04)))
         shadow = np.maximum(shadow, cast * (0.42 if hard else 0.28))
         contact = np.zeros_like(shadow)
         cv2.ellipse(contact, (pad_x + w // 2, pad_top + h - 2), (int(w * 0.42), max(2, int(h * 0.035))), 0, 0, 360, 255.0, -1)
-        contact = cv2.GaussianBlur(contact, (0, 0), max(2.0, h * 0.02))
+        contact = soft_blur(contact, max(2.0, h * 0.02))
         shadow = np.maximum(shadow, contact * 0.45)
     out = np.zeros((canvas_h, canvas_w, 4), np.float32)
     sl = (slice(pad_top, pad_top + h), slice(pad_x, pad_x + w))
