@@ -59,12 +59,40 @@ def _text(kind: str, model: str, body: dict[str, Any]) -> str | None:
     return None
 
 
+def _image_size(data: str) -> str | None:
+    """Kling's input rules: jpg/png, at least 300 px a side, aspect between 1:2.5 and 2.5:1, at most 10 MB."""
+    if not data or data.startswith(("http://", "https://")):
+        return None
+    import base64
+    import binascii
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        raw = base64.b64decode(data, validate=True)
+        with Image.open(io.BytesIO(raw)) as image:
+            width, height = image.size
+    except (binascii.Error, ValueError, UnidentifiedImageError, OSError):
+        return "image is not a readable jpg or png"
+    if len(raw) > 10 * 1024 * 1024:
+        return "image must be at most 10MB"
+    if min(width, height) < 300:
+        return "image width and height must be at least 300px"
+    if not 1 / 2.5 <= width / height <= 2.5:
+        return "aspect ratio must be between 1:2.5 and 2.5:1"
+    return None
+
+
 def _images(kind: str, model: str, body: dict[str, Any]) -> str | None:
     if kind.endswith("image2video"):
         if not (body.get("image") or body.get("image_tail")):
             return "image or image_tail is required"
         if str(body.get("image", "")).startswith("data:"):
             return "image must be a URL or raw base64 without a data: prefix"
+        problem = _image_size(str(body.get("image", "")))
+        if problem:
+            return problem
     if kind != "omni-video":
         if "image_list" in body:
             return "image_list belongs to the omni-video endpoint"
