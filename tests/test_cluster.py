@@ -68,7 +68,7 @@ def test_a_killed_worker_loses_nothing_and_pays_nothing_twice(tmp_path: Path) ->
         env = {**os.environ, "SKUREEL_CLUSTER_DIR": str(state), "SKUREEL_CLUSTER_API_PORT": str(api_port),
                "SKUREEL_CLUSTER_PG_PORT": str(pg_port), "SKUREEL_CLUSTER_UI": "false",
                "SKUREEL_CLUSTER_PG_OPTIONS": "-c fsync=off -c synchronous_commit=off",
-               "PREFECT_WORKER_QUERY_SECONDS": "2", "SKUREEL_CLAIM_LEASE_S": "20", "SKUREEL_CHUNK_SKUS": "4",
+               "PREFECT_WORKER_QUERY_SECONDS": "2", "SKUREEL_CLAIM_LEASE_S": "20", "SKUREEL_CHUNK_SKUS": "4", "SKUREEL_CHUNK_TIMEOUT_S": "150",
                "SKUREEL_CACHE_DIR": str(tmp_path / "cache"), "SKUREEL_KLING_BASE_URL": kling.url,
                "SKUREEL_MAX_PARALLEL_RENDERS": "1", **kling.credentials}
         env.pop("PREFECT_API_URL", None)

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     webhook_secret: str | None = None
     prices_override: dict[str, float] = Field(default_factory=dict)  # provider -> USD/s
     chunk_skus: int = 200  # SKUs per child run of a fan-out (--on-cluster): minutes of work each
+    chunk_timeout_s: float = 3600.0  # a child run with no final state by then is crashed and resubmitted
     claim_lease_s: float = 60.0  # a paid job's ledger claim; renewed every third of it, taken over once expired
     # folders besides each catalog's own that local image paths may point into (os.pathsep-separated or JSON list)
     image_roots: Annotated[list[str], NoDecode] = Field(default_factory=list)

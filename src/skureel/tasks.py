@@ -16,6 +16,7 @@ from prefect import get_client, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.asyncio import concurrency
+from prefect.exceptions import ObjectAlreadyExists
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 
@@ -147,8 +148,11 @@ async def ensure_limits(providers: list[str]) -> None:
             try:
                 await client.read_global_concurrency_limit_by_name(f"skureel-{name}")
             except Exception:  # noqa: BLE001 - Prefect raises ObjectNotFound; create it with the vendor's cap
-                await client.upsert_global_concurrency_limit_by_name(f"skureel-{name}",
-                                                                     max(1, capabilities(name).max_concurrency))
+                try:
+                    await client.upsert_global_concurrency_limit_by_name(f"skureel-{name}",
+                                                                         max(1, capabilities(name).max_concurrency))
+                except ObjectAlreadyExists:  # a concurrent chunk created it first: that is all we wanted
+                    pass
 
 
 def secret_lookup(name: str) -> str | None:
