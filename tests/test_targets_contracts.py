@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 from tests.test_s3 import s3_endpoint  # noqa: F401 - the moto server fixture
 
-from skureel.publish.fakes.common import FakeTargetServer
-from skureel.publish.fakes.server import credentials
+from skureel.publish.fakes.server import FakeTargetServer, credentials
 from skureel.publish.targets.base import Deliverable, TargetConfigError
 from skureel.publish.targets.cloudinary import CloudinaryTarget, api_sign, escape_context
 from skureel.publish.targets.config import load_targets

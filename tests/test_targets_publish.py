@@ -21,8 +21,7 @@ import httpx
 import pytest
 from tests.conftest import AURORA, sample_rows, write_catalog
 
-from skureel.publish.fakes.common import FakeTargetServer
-from skureel.publish.fakes.server import credentials
+from skureel.publish.fakes.server import FakeTargetServer, credentials
 from skureel.publish.targets.output import publish_output
 from skureel.publish.targets.state import PublishState
 from skureel.publish.webhook import new_secret, verify

@@ -1,4 +1,4 @@
-"""What the target fakes share: fault rolls, counters, a dropped answer after the write committed, a server.
+"""What the target fakes share: fault rolls, counters, a dropped answer after the write committed.
 
 Kept apart from the provider fakes on purpose (those pull in the renderer); the fault spec has the same shape:
 `5xx=0.2,429=0.1,drop_response=0.05,fail=0.1`.
@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -89,32 +87,3 @@ def attach_stats(app: FastAPI, state: FakeState, extra: Callable[[], dict[str, A
         with state.lock:
             state.forced.extend(k for k in kinds.split(",") if k)
         return {"forced": list(state.forced)}
-
-
-class FakeTargetServer:
-    """A fake target on 127.0.0.1 in a background thread (tests, benchmark)."""
-
-    def __init__(self, name: str, *, faults: str | dict[str, float] | None = None, latency_s: float = 0.0,
-                 port: int = 0, **options: Any) -> None:
-        from skureel.publish.fakes.server import build_app
-
-        parsed = parse_faults(faults) if isinstance(faults, str) or faults is None else faults
-        self.name = name
-        self.app, self.state = build_app(name, parsed, latency_s, **options)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="critical", lifespan="off",
-                                access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> FakeTargetServer:
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.02)
-        self.port = int(self.server.servers[0].sockets[0].getsockname()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.state.base_url = self.url
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)

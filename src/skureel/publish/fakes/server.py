@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI
 
 from skureel.publish.fakes.common import FakeState, parse_faults
@@ -37,8 +40,33 @@ def build_app(name: str, faults: dict[str, float] | None = None, latency_s: floa
 
 
 def serve(name: str, port: int, faults: str | None, latency_s: float) -> None:
-    import uvicorn
-
     app, state = build_app(name, parse_faults(faults), latency_s)
     state.base_url = f"http://127.0.0.1:{port}"
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+class FakeTargetServer:
+    """A fake target on 127.0.0.1 in a background thread (tests, benchmark)."""
+
+    def __init__(self, name: str, *, faults: str | dict[str, float] | None = None, latency_s: float = 0.0,
+                 port: int = 0, **options: Any) -> None:
+        parsed = parse_faults(faults) if isinstance(faults, str) or faults is None else faults
+        self.name = name
+        self.app, self.state = build_app(name, parsed, latency_s, **options)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="critical", lifespan="off",
+                                access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> FakeTargetServer:
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.02)
+        self.port = int(self.server.servers[0].sockets[0].getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.state.base_url = self.url
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
