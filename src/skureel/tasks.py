@@ -21,17 +21,17 @@ from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 
 from skureel import progress
-from skureel.catalog.images import ImageCache, ImageProblem, describe
+from skureel.catalog.images import ImageCache, ImageProblem
 from skureel.domain import Product, plain_error
-from skureel.imageio import fitness
 from skureel.pipeline.chunks import report_chunk
 from skureel.pipeline.gate import QaMode, generate_gated, generate_gated_group
-from skureel.pipeline.hosted import HostedContext, HostedResult, load_gallery, wants_references
+from skureel.pipeline.hosted import HostedContext, HostedResult, wants_references
+from skureel.pipeline.photos import load_photos
 from skureel.pipeline.production import produce_sku, record_unexpected
 from skureel.pipeline.refresh import RunPlan, RunRequest, finalize, prepare_run, publish_outcome
 from skureel.pipeline.work import ShotWork, SkuOutcome, SkuWork
 from skureel.providers.capabilities import capabilities
-from skureel.render.compose import Prepared, choose_hero, prepare
+from skureel.render.compose import prepare
 from skureel.settings import load_settings
 
 _pool: ProcessPoolExecutor | None = None
@@ -166,40 +166,23 @@ def secret_lookup(name: str) -> str | None:
         return None
 
 
-def pick_hero(product: Product, cache: ImageCache) -> tuple[Prepared | None, list[str]]:
-    prepared, notes = [], []
-    for ref in product.images:
-        try:
-            asset = cache.load(product.resolve_image(ref))
-        except ImageProblem as exc:
-            notes.append(str(exc))
-            continue
-        unfit = fitness(asset.width, asset.height, hosted=True)
-        if unfit:
-            notes.append(f"{describe(asset.source)}: {unfit}")
-            continue
-        prepared.append(prepare(asset))
-    hero, more = choose_hero(prepared)
-    return hero, notes + more
-
-
 @task(name="generate-hosted", task_run_name="generate-{product.sku}-{item.shot.shot_id}", cache_policy=NO_CACHE)
 async def generate_task(product: Product, item: ShotWork, chain: list[str], ctx: HostedContext,
                         qa: QaMode = "off") -> HostedResult:
     cache = ImageCache(load_settings())
-    hero, notes = await asyncio.to_thread(pick_hero, product, cache)
+    photos = await asyncio.to_thread(load_photos, product, cache, hosted=True)
+    hero = photos.hero
     if hero is None and product.images and item.shot.kind != "avatar":  # said now, before any provider is paid
         return HostedResult(sku=product.sku, shot_id=item.shot.shot_id,
-                            failure="no usable product image (" + "; ".join(notes) + ")")
+                            failure="no usable product image (" + "; ".join(photos.notes) + ")")
     presenter = None
     if item.shot.kind == "avatar" and item.shot.presenter_image:
         try:
             presenter = await asyncio.to_thread(prepare, cache.load(item.shot.presenter_image))
         except ImageProblem:
             presenter = None
-    gallery = []  # the SKU's other photos, for models that take references (Kling 3.0 Omni)
-    if wants_references(product, item, chain, ctx.quality):
-        gallery = await asyncio.to_thread(load_gallery, product, cache)
+    # the SKU's other photos, for models that take references (Kling 3.0 Omni): from the same pass as the hero
+    gallery = photos.gallery if wants_references(product, item, chain, ctx.quality) else []
     try:
         result = await generate_gated(product, item, hero, chain, ctx, presenter, gallery, mode=qa)  # QA: gate.py
     except Exception as exc:  # noqa: BLE001 - isolation: one shot never aborts the batch; the ledger keeps its state
@@ -215,14 +198,12 @@ async def generate_task(product: Product, item: ShotWork, chain: list[str], ctx:
 async def generate_group_task(product: Product, items: list[ShotWork], chain: list[str], ctx: HostedContext,
                               qa: QaMode = "off") -> list[HostedResult]:
     """A SKU's several non-avatar shots together, so a multi-shot model can make them as one storyboard."""
-    cache = ImageCache(load_settings())
-    hero, notes = await asyncio.to_thread(pick_hero, product, cache)
+    photos = await asyncio.to_thread(load_photos, product, ImageCache(load_settings()), hosted=True)
+    hero = photos.hero
     if hero is None and product.images:
         return [HostedResult(sku=product.sku, shot_id=i.shot.shot_id,
-                             failure="no usable product image (" + "; ".join(notes) + ")") for i in items]
-    gallery = []
-    if any(wants_references(product, item, chain, ctx.quality) for item in items):
-        gallery = await asyncio.to_thread(load_gallery, product, cache)
+                             failure="no usable product image (" + "; ".join(photos.notes) + ")") for i in items]
+    gallery = photos.gallery if any(wants_references(product, i, chain, ctx.quality) for i in items) else []
     try:
         results = await generate_gated_group(product, items, hero, chain, ctx, gallery, mode=qa)
     except Exception as exc:  # noqa: BLE001 - isolation: one SKU never aborts the batch; the ledger keeps its state

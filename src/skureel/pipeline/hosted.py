@@ -155,20 +155,9 @@ def wants_references(product: Product, item: ShotWork, chain: list[str], quality
 
 def load_gallery(product: Product, cache: ImageCache) -> list[Prepared]:
     """The SKU's usable photos, best packshot first (the hero leads, as choose_hero would pick it)."""
-    from skureel.catalog.images import ImageProblem
-    from skureel.imageio import fitness
-    from skureel.render.compose import prepare
+    from skureel.pipeline.photos import load_photos
 
-    prepared: list[Prepared] = []
-    for ref in product.images:
-        try:
-            asset = cache.load(product.resolve_image(ref))
-        except ImageProblem:
-            continue
-        if fitness(asset.width, asset.height, hosted=True) is None:  # the same bar the hero had to pass
-            prepared.append(prepare(asset))
-    usable = [p for p in prepared if p.cutout.mode != "placeholder"]
-    return sorted(usable, key=lambda p: (-p.cutout.packshot_score, prepared.index(p)))
+    return load_photos(product, cache, hosted=True).gallery
 
 
 def _references(gallery: Sequence[Prepared], source: Prepared | None, caps: Capabilities,

@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from skureel.catalog.images import ImageCache, ImageProblem, describe
+from skureel.catalog.images import ImageCache
 from skureel.domain import BrandKit, ShotSpec, plain_error
 from skureel.formats import preset as format_preset
-from skureel.imageio import fitness
 from skureel.keys import content_key, overlay_hash
 from skureel.ledger import Ledger
 from skureel.naming import clip_stem, sku_key
 from skureel.pipeline.avatar_local import produce_presenter
+from skureel.pipeline.photos import load_photos
 from skureel.pipeline.work import (
     Composed,
     ShotWork,
@@ -30,7 +30,7 @@ from skureel.pipeline.work import (
     tags_for,
     voice_for,
 )
-from skureel.render.compose import Prepared, choose_hero, compose_clip, prepare, render_local
+from skureel.render.compose import Prepared, compose_clip, render_local
 
 
 def produce_sku(work: SkuWork) -> SkuOutcome:
@@ -65,24 +65,11 @@ def record_unexpected(outcome: SkuOutcome, shot_id: str, exc: BaseException, fmt
 def _prepare_sku(work: SkuWork, outcome: SkuOutcome) -> tuple[Prepared | None, Ledger, Path]:
     product = work.product
     hosted_only = all(item.rendered.provider != "local" for item in work.shots)
-    cache = ImageCache(work.settings)
-    prepared: list[Prepared] = []
-    for ref in product.images:
-        try:
-            asset = cache.load(product.resolve_image(ref))
-        except ImageProblem as exc:
-            outcome.notes.append(str(exc))
-            continue
-        unfit = fitness(asset.width, asset.height, hosted=hosted_only)
-        if unfit:  # said before any CPU is spent on it, not after a minute of rendering
-            outcome.notes.append(f"{describe(asset.source)}: {unfit}")
-            continue
-        prepared.append(prepare(asset))
-    hero, notes = choose_hero(prepared)
-    outcome.notes.extend(notes)
+    photos = load_photos(product, ImageCache(work.settings), hosted=hosted_only)
+    outcome.notes.extend(photos.notes)
     staging = Path(work.staging) / sku_key(product.sku)
     staging.mkdir(parents=True, exist_ok=True)
-    return hero, Ledger(work.ledger_url), staging
+    return photos.hero, Ledger(work.ledger_url), staging
 
 
 def _produce_shot(work: SkuWork, item: ShotWork, hero: Prepared | None, outcome: SkuOutcome, ledger: Ledger,
