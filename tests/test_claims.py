@@ -4,6 +4,7 @@ an expired lease can be taken over; the hosted path pays once when a run execute
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from pathlib import Path
 
@@ -100,3 +101,20 @@ def test_a_run_executed_twice_at_once_pays_once(postgres_url: str, tmp_path: Pat
         assert len(keys) == len(skus) and len(server.vendor.paid) == len(skus)  # paid once per content key
         for result in first + second:
             assert Path(result.clip["path"]).stat().st_size > 0  # the loser of each race downloaded, free
+
+
+def test_a_dead_holder_on_this_machine_is_taken_over_at_once(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'l.sqlite'}")
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that no longer exists: a holder killed mid-job
+    dead = f"{socket.gethostname()}:{gone.pid}:abcd1234"
+    alive = f"{socket.gethostname()}:{os.getpid()}:live0000"
+    assert ledger.claim("k-dead", dead, lease_s=600)
+    assert ledger.claim("k-dead", "me", lease_s=60)  # not after 600 s: now
+    assert ledger.claim("k-live", alive, lease_s=600)
+    assert not ledger.claim("k-live", "me", lease_s=60)  # a live holder keeps its lease
+    assert ledger.claim("k-far", "otherhost:1:x", lease_s=600)
+    assert not ledger.claim("k-far", "me", lease_s=60)  # a holder elsewhere: wait for its lease

@@ -19,9 +19,9 @@ from pydantic import BaseModel, Field
 
 from skureel.domain import BrandKit, Product
 from skureel.keys import content_key
-from skureel.ledger import Ledger
+from skureel.ledger import Ledger, owner_id
 from skureel.pipeline.adapt import Limits, Payload, adapt_image
-from skureel.pipeline.claims import hold_claim, owner_id
+from skureel.pipeline.claims import hold_claim
 from skureel.pipeline.work import ShotWork, voice_for
 from skureel.prompts import RenderedPrompt, render_prompt
 from skureel.providers import credentials as creds

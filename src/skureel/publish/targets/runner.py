@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
-import socket
 import tempfile
-import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
+from skureel.ledger import owner_id
 from skureel.publish.targets.base import (
     BatchAware,
     ClipRef,
@@ -43,31 +41,6 @@ class Claims(Protocol):
 
     def release(self, key: str, owner: str) -> None: ...
 
-    def claim_holder(self, key: str) -> dict[str, Any] | None: ...
-
-
-def _take(claims: Claims, key: str, owner: str) -> bool:
-    """Claim the clip; a holder on this machine whose process is gone (a killed publish) is taken over at once,
-    one elsewhere only when its lease runs out."""
-    if claims.claim(key, owner, 600.0):
-        return True
-    holder = claims.claim_holder(key) or {}
-    host, _, rest = str(holder.get("owner", "")).partition(":")
-    pid = rest.partition(":")[0]
-    if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
-        claims.release(key, str(holder["owner"]))
-        return claims.claim(key, owner, 600.0)
-    return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class ItemResult(BaseModel):
@@ -174,7 +147,7 @@ class _Copies:
 
     def __init__(self, prepare: Prepare | None, claims: Claims | None = None) -> None:
         self.prepare, self.claims = prepare, claims
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = owner_id()  # a killed publisher here is taken over at once (Ledger.claim)
         self.done: dict[str, asyncio.Task[Deliverable]] = {}
 
     async def get(self, item: Deliverable) -> Deliverable:
@@ -197,7 +170,7 @@ async def _one_target(target: PublishTarget, items: list[Deliverable], retire: s
                                   action="failed", error="not attempted: the target refused our credentials")
             try:
                 key = "publish:" + hashlib.sha256(f"{target.name}|{item.key}".encode()).hexdigest()[:40]
-                if copies.claims is not None and not _take(copies.claims, key, copies.owner):
+                if copies.claims is not None and not copies.claims.claim(key, copies.owner, 600.0):
                     return ItemResult(target=target.name, sku=item.sku, shot=item.shot, format=item.format,
                                       action="failed", error="another publish of this clip is in progress")
                 try:
