@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -11,6 +11,7 @@ from rich.table import Table as RichTable
 
 from skureel.commands.common import console, fail, format_list, provider_list
 from skureel.domain import SkureelError, UnusableInput
+from skureel.paths import load_flow
 
 current_log: Path | None = None  # the running command's own log, where unexpected tracebacks go
 
@@ -33,21 +34,6 @@ def error_log(prefix: str = "error") -> Path:
 
     stamp = time.strftime("%Y%m%dT%H%M%S")
     return load_settings().cache_dir / "logs" / f"{prefix}-{stamp}-{os.getpid()}.log"
-
-
-def _load_flow(name: str = "catalog_refresh") -> Any:
-    """flows/ holds the Prefect entrypoints (deployments point at them); load the file by path."""
-    import importlib.util
-
-    from skureel.paths import templates_dir
-
-    path = templates_dir().parent / "flows" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"skureel_flows_{name}", path)
-    if spec is None or spec.loader is None:
-        fail(f"{path}: flow entrypoint missing")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return getattr(module, name)
 
 
 def _quiet_prefect(log_file: Path) -> None:
@@ -132,7 +118,7 @@ def run(
             api_url()  # the fan-out runs here, against the cluster's server; its chunks run on the workers
         except UnusableInput as exc:
             fail(str(exc))
-    flow_fn = _load_flow("catalog_fanout" if on_cluster else "catalog_refresh")
+    flow_fn = load_flow("catalog_fanout" if on_cluster else "catalog_refresh")
     _quiet_prefect(log_file)
     state: dict[str, float] = {"clips": 0, "failures": 0}
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

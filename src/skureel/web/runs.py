@@ -24,6 +24,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from skureel.paths import load_flow
 from skureel.web.config import StudioConfig
 from skureel.web.store import Store
 
@@ -150,20 +151,6 @@ class Runner:
 # ---------------------------------------------------------------- worker process
 
 
-def _load_flow() -> Any:
-    import importlib.util
-
-    from skureel.paths import templates_dir
-
-    path = templates_dir().parent / "flows" / "catalog_refresh.py"
-    spec = importlib.util.spec_from_file_location("skureel_flows_catalog_refresh", path)
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"{path}: flow entrypoint missing")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.catalog_refresh
-
-
 def _cells_from_run(batch: dict[str, Any], out: Path, summary: dict[str, Any]) -> list[dict[str, Any]]:
     formats = set(batch["options"].get("formats", []))
     skus = {row["sku"] for row in batch["estimate"].get("rows", [])}
@@ -240,7 +227,7 @@ def work(store: Store, batch_id: str, runs_dir: Path, kits_dir: Path) -> None:
     progress.subscribe(listen)
     store.update_batch(batch_id, run={**batch["run"], "pid": os.getpid(), "phase": "starting Prefect"})
     try:
-        flow = _load_flow()
+        flow = load_flow()
         summary = asyncio.run(flow(catalog=str(sheet), brand_kit=str(kits_dir / options["brand_kit"]),
                                    providers=options["providers"], formats=options["formats"], out=str(out),
                                    max_spend=options.get("max_spend"), only=skus, quality=options["quality"]))
