@@ -15,8 +15,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.types import Receive, Scope, Send
 
+from skureel.fakefaults import parse_faults as parse_spec
 from skureel.providers.local import render_base_clip
 
 # wrong_product: the job succeeds but its clip shows another product (what the QA gate must catch)
@@ -40,17 +40,7 @@ def other_product() -> bytes:
 
 
 def parse_faults(spec: str | None) -> dict[str, float]:
-    """'5xx=0.2,429=0.1,...' -> probabilities; unknown names are refused with the list of known ones."""
-    faults: dict[str, float] = {}
-    for part in (spec or "").split(","):
-        if not part.strip():
-            continue
-        name, _, value = part.partition("=")
-        name = name.strip()
-        if name not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULT_KINDS)}")
-        faults[name] = float(value)
-    return faults
+    return parse_spec(spec, FAULT_KINDS)
 
 
 @dataclass
@@ -158,18 +148,6 @@ class FakeVendor:
         data = render_base_clip(image, job.width, job.height, min(job.seconds, self.clip_seconds), sound=job.sound)
         return Response(data, media_type="video/mp4")
 
-
-class DroppedResponse(Response):
-    """The job was created, but the connection dies before the client reads the answer."""
-
-    def __init__(self) -> None:
-        super().__init__(b"")
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"512")]})
-        await send({"type": "http.response.body", "body": b'{"partial": ', "more_body": True})
-        raise ConnectionAbortedError("fake provider dropped the response on purpose")
 
 
 def decode_image(value: str | None) -> bytes | None:

@@ -11,7 +11,8 @@ import jwt
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from skureel.providers.fake.common import DroppedResponse, FakeVendor, attach_common, decode_image, size_for
+from skureel.fakefaults import DroppedResponse
+from skureel.providers.fake.common import FakeVendor, attach_common, decode_image, size_for
 from skureel.providers.fake.klingrules import first_image, motion_problem, reference_seconds, validate
 
 MODELS = {"kling-v1", "kling-v1-5", "kling-v1-6", "kling-v2-master", "kling-v2-1", "kling-v2-1-master",

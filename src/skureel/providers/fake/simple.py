@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from skureel.providers.fake.common import DroppedResponse, FakeVendor, attach_common, decode_image, size_for
+from skureel.fakefaults import DroppedResponse
+from skureel.providers.fake.common import FakeVendor, attach_common, decode_image, size_for
 from skureel.providers.fake.hubrules import fal_problem, minimax_problem, replicate_problem
 
 

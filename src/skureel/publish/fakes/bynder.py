@@ -15,7 +15,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from skureel.publish.fakes.common import DroppedResponse, FakeState, attach_stats
+from skureel.fakefaults import DroppedResponse
+from skureel.publish.fakes.common import FakeState, attach_stats
 
 CLIENT_ID, CLIENT_SECRET, DOMAIN = "fake-client-id", "fake-client-secret", "skureel-fake.bynder.com"
 BRAND_ID = "00000000-0000-0000-0000000000000001"

@@ -15,7 +15,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from skureel.publish.fakes.common import DroppedResponse, FakeState, attach_stats
+from skureel.fakefaults import DroppedResponse
+from skureel.publish.fakes.common import FakeState, attach_stats
 
 API_KEY, API_SECRET, CLOUD = "123456789012345", "fake-cloudinary-secret", "skureel-fake"
 CREDENTIALS = {"CLOUDINARY_URL": f"cloudinary://{API_KEY}:{API_SECRET}@{CLOUD}"}

@@ -13,26 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import Response
-from starlette.types import Receive, Scope, Send
+
+from skureel.fakefaults import parse_faults as parse_spec
 
 FAULT_KINDS = ("5xx", "429", "drop_response", "fail")
 
 
 def parse_faults(spec: str | None) -> dict[str, float]:
-    faults: dict[str, float] = {}
-    for part in (spec or "").split(","):
-        if not part.strip():
-            continue
-        name, _, value = part.partition("=")
-        name = name.strip()
-        if name not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULT_KINDS)}")
-        try:
-            faults[name] = float(value)
-        except ValueError:
-            raise ValueError(f"fault {name!r} needs a probability, e.g. {name}=0.1") from None
-    return faults
+    return parse_spec(spec, FAULT_KINDS)
 
 
 class FakeState:
@@ -63,18 +51,6 @@ class FakeState:
         with self.lock:
             return dict(self.counts)
 
-
-class DroppedResponse(Response):
-    """The write committed, but the connection dies before the client reads the answer."""
-
-    def __init__(self) -> None:
-        super().__init__(b"")
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"512")]})
-        await send({"type": "http.response.body", "body": b'{"partial": ', "more_body": True})
-        raise ConnectionAbortedError("fake target dropped the response on purpose")
 
 
 def attach_stats(app: FastAPI, state: FakeState, extra: Callable[[], dict[str, Any]] | None = None) -> None:

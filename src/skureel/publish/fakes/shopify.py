@@ -21,7 +21,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from skureel.publish.fakes.common import DroppedResponse, FakeState, attach_stats
+from skureel.fakefaults import DroppedResponse
+from skureel.publish.fakes.common import FakeState, attach_stats
 
 TOKEN, DOMAIN = "shpat_fake_token", "skureel-fake.myshopify.com"
 CREDENTIALS = {"SHOPIFY_STORE_DOMAIN": DOMAIN, "SHOPIFY_ACCESS_TOKEN": TOKEN}
