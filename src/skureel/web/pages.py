@@ -67,6 +67,14 @@ def login_form(request: Request, error: str = "") -> HTMLResponse:
     return response
 
 
+def _posted(request: Request, batch_id: str, csrf: str) -> tuple[User, dict[str, Any], str]:
+    """A form post on a batch: the signed-in user, a valid CSRF token, and a batch of their workspace."""
+    user = _user(request)
+    check_csrf(request, user.csrf, csrf)
+    batch, role = _batch(request, user, batch_id)
+    return user, batch, role
+
+
 @router.post("/login")
 def login(request: Request, email: Annotated[str, Form()], password: Annotated[str, Form()],
           csrf: Annotated[str, Form()] = "") -> Response:
@@ -179,9 +187,7 @@ def estimate(request: Request, batch_id: str, brand_kit: Annotated[str, Form()],
              providers: Annotated[str, Form()] = "local", formats: Annotated[list[str] | None, Form()] = None,
              max_spend: Annotated[str, Form()] = "", only: Annotated[str, Form()] = "",
              quality: Annotated[str, Form()] = "draft", csrf: Annotated[str, Form()] = "") -> Response:
-    user = _user(request)
-    check_csrf(request, user.csrf, csrf)
-    batch, role = _batch(request, user, batch_id)
+    user, batch, role = _posted(request, batch_id, csrf)
     values: dict[str, Any] = {"brand_kit": brand_kit, "providers": [p for p in providers.split(",") if p.strip()],
                               "formats": formats or ["9x16"], "quality": quality,
                               "only": [s.strip() for s in only.replace("\n", ",").split(",") if s.strip()],
@@ -197,9 +203,7 @@ def estimate(request: Request, batch_id: str, brand_kit: Annotated[str, Form()],
 
 @router.post("/batches/{batch_id}/run")
 def run(request: Request, batch_id: str, csrf: Annotated[str, Form()] = "") -> Response:
-    user = _user(request)
-    check_csrf(request, user.csrf, csrf)
-    batch, role = _batch(request, user, batch_id)
+    user, batch, role = _posted(request, batch_id, csrf)
     state = request.app.state
     try:
         service.run(state.config, state.store, state.runner, batch, role)
@@ -211,9 +215,7 @@ def run(request: Request, batch_id: str, csrf: Annotated[str, Form()] = "") -> R
 
 @router.post("/batches/{batch_id}/cancel")
 def cancel(request: Request, batch_id: str, csrf: Annotated[str, Form()] = "") -> Response:
-    user = _user(request)
-    check_csrf(request, user.csrf, csrf)
-    batch, role = _batch(request, user, batch_id)
+    user, batch, role = _posted(request, batch_id, csrf)
     try:
         service.cancel(request.app.state.store, request.app.state.runner, batch, role, user.email)
     except Refused as exc:
@@ -246,9 +248,7 @@ def review_page(request: Request, batch_id: str, page: int = 1) -> HTMLResponse:
 @router.post("/batches/{batch_id}/cells/{cell_id}")
 def decide(request: Request, batch_id: str, cell_id: int, decision: Annotated[str, Form()],
            reason: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "") -> Response:
-    user = _user(request)
-    check_csrf(request, user.csrf, csrf)
-    batch, role = _batch(request, user, batch_id)
+    user, batch, role = _posted(request, batch_id, csrf)
     store = request.app.state.store
     try:
         if decision == "approve":
@@ -264,9 +264,7 @@ def decide(request: Request, batch_id: str, cell_id: int, decision: Annotated[st
 
 @router.post("/batches/{batch_id}/approve-all")
 def approve_all(request: Request, batch_id: str, csrf: Annotated[str, Form()] = "") -> Response:
-    user = _user(request)
-    check_csrf(request, user.csrf, csrf)
-    batch, role = _batch(request, user, batch_id)
+    user, batch, role = _posted(request, batch_id, csrf)
     store = request.app.state.store
     ready = [c["id"] for c in store.cells_of(batch_id) if c["status"] == "ready"]
     try:
@@ -278,9 +276,7 @@ def approve_all(request: Request, batch_id: str, csrf: Annotated[str, Form()] = 
 
 @router.post("/batches/{batch_id}/publish")
 def publish(request: Request, batch_id: str, csrf: Annotated[str, Form()] = "") -> Response:
-    user = _user(request)
-    check_csrf(request, user.csrf, csrf)
-    batch, role = _batch(request, user, batch_id)
+    user, batch, role = _posted(request, batch_id, csrf)
     state = request.app.state
     try:
         service.publish(state.config, state.store, batch, role)
