@@ -95,12 +95,15 @@ def image_size(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, 
 
 
 def file_size(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int, str] | None:
-    """Header-only look at a local file; None when it cannot be read (the loader reports why later)."""
+    """Header-only look at a local file (Pillow reads only what the header needs); None when it cannot be read,
+    the loader reports why later."""
     try:
-        with Path(path).open("rb") as fh:
-            head = fh.read(1 << 20)  # headers sit at the start; enough for every accepted format
-        return image_size(head, max_pixels)
-    except (OSError, ImageProblem):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path, formats=ALLOWED_FORMATS) as image:
+                _check_pixels(image.width, image.height, max_pixels)
+                return image.width, image.height, image.format or "unknown"
+    except Exception:  # noqa: BLE001 - any unreadable file: planning carries on, the loader says why
         return None
 
 
