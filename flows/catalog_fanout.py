@@ -88,4 +88,4 @@ async def catalog_fanout(catalog: str, brand_kit: str, providers: list[str] | No
             for i, (skus, report) in enumerate(zip(chunks, reports, strict=True)) if report is None for sku in skus]
     run.lint_blocked.extend(total.failures + lost)
     run.notes.extend(total.notes)
-    return finalize_task(run, total.outcomes, total.spend_usd, total.left_by_budget, total.composed)
+    return finalize_task(run, [], total.spend_usd, total.left_by_budget, total.composed, total.reused)

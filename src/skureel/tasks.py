@@ -92,8 +92,8 @@ def publish_task(run: RunPlan, outcome: SkuOutcome) -> list[dict[str, Any]]:
 
 @task(name="finalize-run", cache_policy=NO_CACHE)
 def finalize_task(run: RunPlan, outcomes: list[SkuOutcome], spend_usd: float, left: list[str],
-                  composed_elsewhere: int = 0) -> dict[str, Any]:
-    summary = finalize(run, outcomes, spend_usd, left, composed_elsewhere)
+                  composed_elsewhere: int = 0, reused_elsewhere: int = 0) -> dict[str, Any]:
+    summary = finalize(run, outcomes, spend_usd, left, composed_elsewhere, reused_elsewhere)
     table = [{"sku": r["sku"], "shot": r.get("shot", ""), "format": r.get("format", ""), "status": "failed",
               "cost": 0.0, "reason": r["reason"]} for r in summary["failures"]]
     table += [{"sku": c.sku, "shot": c.shot_id, "format": c.format, "status": "delivered",

@@ -13,7 +13,6 @@ if TYPE_CHECKING:
     import httpx
 
 POOL = "skureel-process"
-FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
 def api_url() -> str:

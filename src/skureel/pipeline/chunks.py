@@ -12,8 +12,6 @@ from skureel.pipeline.refresh import RunPlan
 from skureel.pipeline.work import SkuOutcome
 from skureel.publish.storage import Target
 
-DEFAULT_CHUNK_SKUS = 200  # a few minutes of work per child: Prefect costs ~7 s of a worker slot per flow run
-
 
 class ChunkReport(BaseModel):
     name: str
@@ -26,7 +24,8 @@ class ChunkReport(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-def split(skus: list[str], size: int = DEFAULT_CHUNK_SKUS) -> list[list[str]]:
+def split(skus: list[str], size: int) -> list[list[str]]:
+    """Chunks of `size` SKUs (Settings.chunk_skus): minutes of work each, since a flow run costs a worker slot ~7 s."""
     size = max(1, size)
     return [skus[i:i + size] for i in range(0, len(skus), size)]
 
@@ -54,8 +53,8 @@ def read_report(run: RunPlan, name: str) -> ChunkReport | None:
 
 
 class Merged(BaseModel):
-    outcomes: list[SkuOutcome]  # one per chunk, carrying its reuse count for the summary
     composed: int
+    reused: int
     failures: list[dict[str, str]]
     left_by_budget: list[str]
     spend_usd: float
@@ -63,7 +62,6 @@ class Merged(BaseModel):
 
 
 def merged(reports: list[ChunkReport]) -> Merged:
-    return Merged(outcomes=[SkuOutcome(sku=r.name, reused=[("", "")] * r.reused) for r in reports],
-                  composed=sum(r.composed for r in reports), failures=[f for r in reports for f in r.failures],
+    return Merged(composed=sum(r.composed for r in reports), reused=sum(r.reused for r in reports), failures=[f for r in reports for f in r.failures],
                   left_by_budget=sorted({s for r in reports for s in r.left_by_budget}),
                   spend_usd=round(sum(r.spend_usd for r in reports), 4), notes=[n for r in reports for n in r.notes])

@@ -164,7 +164,8 @@ def _publish_one(ledger: Ledger, target: Target, product: Product, item: Compose
 
 
 def finalize(run: RunPlan, outcomes: list[SkuOutcome], spend_usd: float = 0.0,
-             left_by_budget: list[str] | None = None, composed_elsewhere: int = 0) -> dict[str, Any]:
+             left_by_budget: list[str] | None = None, composed_elsewhere: int = 0,
+             reused_elsewhere: int = 0) -> dict[str, Any]:
     """Retire what left the catalog, then write manifest.json, manifest.csv, report.html and errors.csv."""
     ledger = Ledger(run.ledger_url)
     target = Target(run.request.out, run.settings)
@@ -207,7 +208,7 @@ def finalize(run: RunPlan, outcomes: list[SkuOutcome], spend_usd: float = 0.0,
         "catalog": run.request.catalog, "format": run.report.format, "products": len(run.report.products),
         "products_delivered": len({r["sku"] for r in rows if r["status"] == "delivered"}),
         "delivered": len([r for r in rows if r["status"] == "delivered"]), "composed_this_run": delivered_now,
-        "reused_this_run": sum(len(o.reused) for o in outcomes), "skipped_unchanged": len(run.unchanged),
+        "reused_this_run": sum(len(o.reused) for o in outcomes) + reused_elsewhere, "skipped_unchanged": len(run.unchanged),
         "failed": len(failures), "retired": retired, "row_errors": len(run.report.errors),
         "spend_usd": round(spend_usd, 4), "estimate_usd": run.estimate_usd, "providers": run.request.providers,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
