@@ -78,3 +78,18 @@ def test_pixel_limit_is_kept(tmp_path: Path) -> None:
     cache = ImageCache(Settings(cache_dir=tmp_path / "c", image_max_pixels=20_000_000))
     with pytest.raises(ImageProblem, match=r"image too large: 30 MP \(6000x5000\), limit 20 MP"):
         cache.load(str(big))
+
+
+def test_a_bad_private_network_setting_is_one_line_at_start(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import SAMPLE
+
+    done = subprocess.run([sys.executable, "-m", "skureel", "validate", str(SAMPLE)], capture_output=True, text=True,
+                          env={**os.environ, "SKUREEL_ALLOW_PRIVATE_URLS": "10.0.0.0/33"}, timeout=120)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and "SKUREEL_ALLOW_PRIVATE_URLS" in done.stderr and "Traceback" not in done.stderr
+    assert len(" ".join(lines)) < 200, done.stderr
+    assert Settings(allow_private_urls="127.0.0.1/32").allow_private_urls == ["127.0.0.1/32"]

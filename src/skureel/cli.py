@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table as RichTable
 
@@ -248,6 +249,11 @@ def main() -> None:
         app()
     except SkureelError as exc:  # any deliberate error that escaped a command
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except ValidationError as exc:  # a SKUREEL_* setting that does not parse
+        first = exc.errors()[0]
+        name = "SKUREEL_" + "_".join(str(p) for p in first["loc"]).upper()
+        err.print(f"[bold red]error:[/] {escape(name)}: {escape(first['msg'])}", highlight=False)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted")

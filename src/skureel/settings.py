@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from pathlib import Path
@@ -42,7 +43,10 @@ class Settings(BaseSettings):
                 return False
             if text.casefold() in ("1", "true", "yes", "on"):
                 return True
-            return [part.strip() for part in text.split(",") if part.strip()]
+            networks = [part.strip() for part in text.split(",") if part.strip()]
+            for network in networks:  # refused here, at start, not at the first image fetch
+                ipaddress.ip_network(network, strict=False)
+            return networks
         return value
 
     @field_validator("image_roots", mode="before")
