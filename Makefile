@@ -43,11 +43,15 @@ lint: install
 	$(BIN)/ruff check src tests flows bench
 	$(BIN)/mypy src flows
 
-bench: install
+bench: install test-services
+	@# every bench in bench/, each figure printed beside its aim (scale.py's claims need test-services' PostgreSQL)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/plan.py
 	$(BIN)/python bench/render.py
+	$(BIN)/python bench/qa.py
 	$(BIN)/python bench/soak.py --skus 500 --latency 0.2
+	$(BIN)/python bench/publish.py
+	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/rerun.py
 	$(BIN)/python bench/studio.py
 

@@ -19,7 +19,7 @@ from prefect.runtime import flow_run
 from prefect.states import Crashed
 
 from skureel import progress
-from skureel.pipeline.chunks import ChunkReport, merged, read_report, split
+from skureel.pipeline.chunks import ChunkReport, chunk_name, merged, read_report, split
 from skureel.pipeline.refresh import RunPlan, RunRequest
 from skureel.tasks import finalize_task, prepare_task
 
@@ -30,7 +30,7 @@ async def _run_chunk(run: RunPlan, batch: str, index: int, skus: list[str], para
                      max_attempts: int, poll_s: float, chunk_timeout_s: float) -> ChunkReport | None:
     """One chunk to the end: a new child run per attempt (a fresh idempotency key), never more than max_attempts."""
     logger = get_run_logger()
-    name = f"{batch}-{index}"
+    name = chunk_name(batch, index)
     for attempt in range(1, max_attempts + 1):
         child = await arun_deployment(CHILD, parameters={**params, "only": skus, "chunk": name}, timeout=0,
                                      idempotency_key=f"{batch}-{index}-{attempt}", as_subflow=True)
@@ -72,10 +72,9 @@ async def catalog_fanout(catalog: str, brand_kit: str, providers: list[str] | No
     run = prepare_task(request)
     chunks = split([w.product.sku for w in run.work], chunk_skus or run.settings.chunk_skus)
     batch = str(flow_run.get_id() or "local")[:8]
-    # each child gets its share of the budget: children run at once, so one cap cannot be shared live
-    share = round(max_spend / len(chunks), 4) if max_spend is not None and chunks else max_spend
+    # every child gets the whole cap: they debit one shared budget row in the ledger (pipeline/chunks.SharedBudget)
     params: dict[str, Any] = {"catalog": catalog, "brand_kit": brand_kit, "providers": request.providers,
-                              "formats": request.formats, "out": out, "max_spend": share, "quality": quality,
+                              "formats": request.formats, "out": out, "max_spend": max_spend, "quality": quality,
                               "languages": request.languages, "qa": qa}
     # a chunk whose machine died before its first heartbeat is never marked Crashed by the zombie automation:
     # the parent's own deadline bounds the wait, then the chunk is crashed and resubmitted

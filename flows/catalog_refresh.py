@@ -9,10 +9,12 @@ from typing import Any
 
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from skureel.ledger import Ledger
+from skureel.pipeline.chunks import budget_for
 from skureel.pipeline.gate import QaMode, default_mode
-from skureel.pipeline.hosted import Budget, HostedContext, HostedResult
+from skureel.pipeline.hosted import HostedContext, HostedResult
 from skureel.pipeline.hostedplan import apply_results, hosted_groups, hosted_items
 from skureel.pipeline.refresh import RunPlan, RunRequest
 from skureel.tasks import (
@@ -44,13 +46,18 @@ async def catalog_refresh(catalog: str, brand_kit: str, providers: list[str] | N
                           only: list[str] | None = None, dry_run: bool = False, review: bool = False,
                           prune: bool = False, quality: str = "final",
                           languages: list[str] | None = None, qa: str | None = None,
-                          chunk: str | None = None) -> dict[str, Any]:
+                          chunk: str | None = None, remap: dict[str, str] | None = None,
+                          prompts: dict[str, dict[str, str]] | None = None,
+                          seeds: dict[str, int] | None = None, bases: str | None = None,
+                          seed_from: str | None = None) -> dict[str, Any]:
     """`chunk` names this run as one chunk of a fan-out (flows/catalog_fanout.py): it then leaves a chunk report
-    for the parent instead of writing the manifest."""
+    for the parent instead of writing the manifest. `remap` (field -> column) and `prompts` (sku -> shot ->
+    text) are the studio's column remap and edited prompts; `seeds` (sku -> seed) its re-run of a cell."""
     request = RunRequest(catalog=catalog, brand_kit=brand_kit, providers=providers or ["local"],
                          formats=formats or ["9x16", "4x5", "1x1", "16x9"], out=out, max_spend=max_spend,
                          only=only or [], dry_run=dry_run, prune=prune, quality=quality, languages=languages or [],
-                         qa=qa)
+                         qa=qa, remap=remap or {}, prompts=prompts or {},
+                         seeds=seeds or {}, bases=bases, seed_from=seed_from)
     run = prepare_task(request)
     if dry_run:
         return {"dry_run": True, "estimate_usd": run.estimate_usd, "skus": [w.product.sku for w in run.work],
@@ -61,8 +68,10 @@ async def catalog_refresh(catalog: str, brand_kit: str, providers: list[str] | N
     pending = hosted_items(run)
     if pending:  # hosted jobs: async tasks gathered under per-provider semaphores and global limits
         await ensure_limits(request.providers)
-        ctx = HostedContext(Ledger(run.ledger_url), Path(run.settings.cache_dir), run.brand,
-                            budget=Budget(request.max_spend), limit=global_limit, secret_lookup=secret_lookup,
+        ledger = Ledger(run.ledger_url)  # a chunk of a fan-out debits its batch's shared budget (pipeline/chunks)
+        ctx = HostedContext(ledger, Path(run.settings.cache_dir), run.brand,
+                            budget=budget_for(ledger, request.max_spend, chunk), limit=global_limit,
+                            secret_lookup=secret_lookup,
                             quality=request.quality, claim_lease_s=run.settings.claim_lease_s)
         try:
             chain = request.providers
@@ -80,7 +89,9 @@ async def catalog_refresh(catalog: str, brand_kit: str, providers: list[str] | N
     if review and any(o.composed for o in outcomes):
         outcomes = wait_for_review(outcomes)
     for outcome in outcomes:
-        failures.extend(publish_task(run, outcome))
+        # quote: Prefect would otherwise walk the whole plan (every product of the catalog) on each call,
+        # 0.5 CPU s per SKU at 2,000 products (bench/scale.py); the task still receives the plan itself
+        failures.extend(publish_task(quote(run), outcome))  # type: ignore[call-overload]
     run.lint_blocked.extend(failures)
     if chunk:
         return chunk_report_task(run, outcomes, spend, left, chunk)

@@ -40,3 +40,34 @@ def test_compare_writes_a_sheet_and_reruns_for_free(tmp_path: Path) -> None:
     page = (folder / "index.html").read_text(encoding="utf-8")
     assert page.count("<video ") == 4 and all((folder / r["clip"]).is_file() for r in rows)
     assert "currentTime" in page  # the players follow one clock
+
+
+def test_run_seeded_from_a_compare_pick_reuses_the_picked_clip(prefect_server: dict[str, str], tmp_path: Path) -> None:
+    import json
+
+    from tests.conftest import sample_rows, write_catalog
+    from tests.test_flow import skureel
+
+    catalog = write_catalog(tmp_path / "cat.xlsx", sample_rows(tmp_path, ("AUR-TEE-NVY",)))
+    sheet, out = tmp_path / "compare", tmp_path / "out"
+    with FakeServer("kling", latency_s=0.2) as kling:
+        env = {**prefect_server, "SKUREEL_CACHE_DIR": str(tmp_path / "cache"), "SKUREEL_KLING_BASE_URL": kling.url,
+               **kling.credentials}
+        common = [str(catalog), "--brand", str(AURORA), "--sku", "AUR-TEE-NVY", "--out", str(sheet)]
+        first = skureel(["compare", *common, "--models", "kling:kling-v3", "--seeds", "2", "--no-qa"], env)
+        assert first.returncode == 0 and len(kling.vendor.paid) == 2, first.stdout + first.stderr
+        with (sheet / "AUR-TEE-NVY" / "compare.csv").open(encoding="utf-8") as handle:
+            second = list(csv.DictReader(handle))[1]
+        bad = skureel(["compare", *common, "--pick", "7"], env)
+        assert bad.returncode == 2 and "give a row number 1-2" in bad.stderr
+        picked = skureel(["compare", *common, "--pick", f"kling:kling-v3@{second['seed']}"], env)
+        assert picked.returncode == 0, picked.stdout + picked.stderr
+        run = ["run", str(catalog), "--brand", str(AURORA), "--out", str(out), "--formats", "9x16", "--qa", "off",
+               "--seed-from", f"compare={sheet}"]
+        refused = skureel([*run, "--provider", "local"], env)
+        assert refused.returncode == 2 and "picked on kling:kling-v3, but kling is not in --provider" in refused.stderr
+        done = skureel([*run, "--provider", "kling"], env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert len(kling.vendor.paid) == 2  # the picked variant's clip came from the ledger: nothing paid again
+    row = json.loads((out / "manifest.json").read_text())["deliverables"][0]
+    assert (row["model"], str(row["seed"]), row["content_key"]) == ("kling-v3", second["seed"], second["content_key"])

@@ -115,7 +115,7 @@ def test_bad_rows_are_reported_and_good_rows_delivered(run_env: dict[str, str], 
 
 
 def test_killed_run_resumes_without_partial_files(run_env: dict[str, str], tmp_path: Path) -> None:
-    rows = sample_rows(tmp_path, ("AUR-TEE-NVY", "AUR-MUG-WHT", "AUR-SCF-MUL", "AUR-SNK-RED"))
+    rows = sample_rows(tmp_path, ("AUR-TEE-NVY", "AUR-MUG-WHT", "AUR-SCF-MUL", "AUR-BAG-GRY"))
     catalog = write_catalog(tmp_path / "cat.xlsx", rows)
     out = tmp_path / "out"
     args = [sys.executable, "-m", "skureel", "run", str(catalog), "--brand", str(AURORA), "--out", str(out), *FAST]

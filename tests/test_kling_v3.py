@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -243,24 +245,32 @@ def test_omni_under_faults_pays_once_per_content_key(tmp_path: Path, settings: A
         assert r.failure is None or "\n" not in r.failure
 
 
-def test_motion_control_follows_the_reference_clip(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def files_served(folder: Path) -> Iterator[str]:
+    """A plain loopback file server: where the fake vendor fetches reference clips from, as Kling fetches URLs."""
     import functools
     import http.server
     import threading
 
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *a: None  # type: ignore[attr-defined]
+    files = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=files.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{files.server_address[1]}"
+    finally:
+        files.shutdown()
+
+
+def test_motion_control_follows_the_reference_clip(tmp_path: Path) -> None:
     from skureel.providers.base import JobFailed
     from skureel.providers.local import render_base_clip
 
     (tmp_path / "walk.mp4").write_bytes(render_base_clip(None, 360, 640, 4.0))
     (tmp_path / "blink.mp4").write_bytes(render_base_clip(None, 360, 640, 2.0))
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    handler.log_message = lambda *a: None  # type: ignore[attr-defined]
-    files = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=files.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{files.server_address[1]}"
     presenter = (ROOT / "brand_kits" / "aurora" / "presenter.jpg").read_bytes()
 
-    async def go(server: FakeServer) -> Path:
+    async def go(server: FakeServer, base: str) -> Path:
         async with httpx.AsyncClient() as client:
             adapter = KlingProvider(client, server.credentials, base_url=server.url)
             with pytest.raises(JobFailed, match="3 to 10 s"):
@@ -269,13 +279,149 @@ def test_motion_control_follows_the_reference_clip(tmp_path: Path) -> None:
             state = await wait_for(adapter, ref, first_s=0.05, max_interval_s=0.1, deadline_s=30)
             return await adapter.download(state, tmp_path / "moved.mp4")
 
-    try:
-        with FakeServer("kling", latency_s=0.1) as server:
-            out = asyncio.run(go(server))
-            assert server.vendor.paid == ["mc-1"]
-            body = server.vendor.jobs[next(iter(server.vendor.jobs))].inputs
-    finally:
-        files.shutdown()
+    with files_served(tmp_path) as base, FakeServer("kling", latency_s=0.1) as server:
+        out = asyncio.run(go(server, base))
+        assert server.vendor.paid == ["mc-1"]
+        body = server.vendor.jobs[next(iter(server.vendor.jobs))].inputs
     assert body["model_name"] == "kling-v3" and body["character_orientation"] == "image" and "duration" not in body
     with av.open(str(out)) as container:
         assert 3.5 <= float(container.duration or 0) / 1_000_000 <= 4.5  # as long as the reference, not a preset
+
+
+def _kit_with(tmp_path: Path, reference: str) -> Path:
+    """A copy of the sample brand kit whose brand.yaml names a motion reference."""
+    import shutil
+
+    kit = tmp_path / "kit"
+    if not kit.exists():
+        shutil.copytree(AURORA, kit)
+    text = (AURORA / "brand.yaml").read_text(encoding="utf-8")
+    (kit / "brand.yaml").write_text(text + f"\nmotion_reference: {reference}\n", encoding="utf-8")
+    return kit
+
+
+def test_brand_kit_motion_reference_drives_in_use_shots_through_motion_control(
+        tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from skureel.domain import UnusableInput
+    from skureel.providers.local import render_base_clip
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    (clips / "walk.mp4").write_bytes(render_base_clip(None, 360, 640, 4.0))
+    kit_clip = _kit_with(tmp_path, "walk.mp4") / "walk.mp4"
+    kit_clip.write_bytes(render_base_clip(None, 360, 640, 2.0))
+    with pytest.raises(UnusableInput, match="lasts 2.0 s; a motion reference lasts 3 to 30 s"):
+        load_brand_kit(tmp_path / "kit")  # a file in the kit is checked against the vendor's limits at load
+    kit_clip.write_bytes((clips / "walk.mp4").read_bytes())
+    p = product("MC", GALLERY[:1])
+    p.video.shots = ["hero", "in_use"]
+    local_file = build_plan([p], load_brand_kit(tmp_path / "kit"), providers=["kling"], formats=["9x16"])
+    assert all("motion_reference" not in s.rendered.params for s in local_file.shots)  # Kling can only fetch a URL
+    assert any(f.field == "motion_reference" for s in local_file.shots for f in s.findings)
+    with files_served(clips) as base, FakeServer("kling", latency_s=0.1) as server:
+        kit = load_brand_kit(_kit_with(tmp_path, f"{base}/walk.mp4"))
+        plan = build_plan([p], kit, providers=["kling"], formats=["9x16"])
+        hero, in_use = (ShotWork(shot=s.shot, rendered=s.rendered) for s in plan.shots)
+        assert "motion_reference" not in hero.rendered.params  # only in-use shots take the reference's motion
+        assert in_use.rendered.params["motion_reference"] == f"{base}/walk.mp4" and not in_use.rendered.audio
+        ctx = context(server, tmp_path, monkeypatch)
+        ctx.brand = kit
+        result, _ = run(p, in_use, ["kling"], ctx, settings)
+        assert result.failure is None, result
+        again, _ = run(p, in_use, ["kling"], context(server, tmp_path, monkeypatch), settings)
+        assert len(server.vendor.paid) == 1  # paid once: the rerun found it in the ledger
+        body = next(iter(server.vendor.jobs.values())).inputs
+    assert body["video_url"] == f"{base}/walk.mp4" and body["model_name"] == "kling-v3"
+    assert body["character_orientation"] == "image" and body["prompt"] == in_use.rendered.prompt[:2500]
+    assert not {"duration", "aspect_ratio", "sound", "camera_control"} & set(body)  # not fields of motion control
+    assert in_use.shot.camera.move.split()[-1] in body["prompt"]  # the camera move stays in the prompt
+    with av.open(result.clip["path"]) as container:
+        assert 3.5 <= float(container.duration or 0) / 1_000_000 <= 4.5  # as long as the reference
+    assert again.clip["content_key"] == result.clip["content_key"]
+
+
+def test_an_avatar_with_a_motion_reference_is_moved_then_lip_synced_each_paid_once(
+        tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from skureel.pipeline.hosted import generate_shot as generate
+    from skureel.providers.local import render_base_clip
+    from skureel.render.compose import prepare
+
+    (tmp_path / "walk.mp4").write_bytes(render_base_clip(None, 360, 640, 4.0))
+    p = product("AV", GALLERY[:1])
+    p.video.video_type = "avatar"
+    p.video.script = "Meet the gift set. Shop now."
+    with files_served(tmp_path) as base, FakeServer("kling", latency_s=0.1, faults="drop_response=1.0") as server:
+        kit = load_brand_kit(_kit_with(tmp_path, f"{base}/walk.mp4"))
+        shot = build_plan([p], kit, providers=["kling"], formats=["9x16"]).shots[0]
+        assert shot.shot.kind == "avatar" and shot.rendered.params["motion_reference"] == f"{base}/walk.mp4"
+        item = ShotWork(shot=shot.shot, rendered=shot.rendered)
+        cache = ImageCache(settings)
+        presenter = prepare(cache.load(str(shot.shot.presenter_image)))
+        hero = load_gallery(p, cache)[0]
+
+        async def go() -> Any:
+            ctx = context(server, tmp_path, monkeypatch)
+            ctx.brand = kit
+            try:
+                return await generate(p, item, hero, ["kling"], ctx, presenter)
+            finally:
+                await ctx.close()
+
+        result = asyncio.run(go())
+        again = asyncio.run(go())
+        assert result.failure is None and again.clip["content_key"] == result.clip["content_key"], result
+        key = result.clip["content_key"]
+        assert sorted(server.vendor.paid) == sorted([f"{key}-motion", key])  # lost answers found again, never re-paid
+        moved = server.vendor.find(f"{key}-motion")
+        synced = server.vendor.find(key)
+    assert moved is not None and synced is not None
+    assert moved.inputs["video_url"] == f"{base}/walk.mp4" and "sound" not in moved.inputs
+    chosen = synced.inputs["face_choose"][0]
+    assert chosen["sound_file"] and chosen["original_audio_volume"] == 0.0  # our speech replaces the clip's sound
+
+
+def _image(size: tuple[int, int], kind: str = "JPEG") -> str:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 180, 160)).save(out, format=kind)
+    return _b64(out.getvalue())
+
+
+def test_fake_refuses_photos_outside_klings_limits_and_the_adapter_says_why_in_one_line(tmp_path: Path) -> None:
+    from skureel.providers.base import JobFailed
+
+    good = _image((600, 800))
+    bad = [
+        ("/v1/videos/image2video", {"model_name": "kling-v3", "image": _image((200, 400))}, "at least 300px"),
+        ("/v1/videos/image2video", {"model_name": "kling-v3", "image": _image((400, 400), "GIF")}, "use jpg, jpeg or png"),
+        ("/v1/videos/image2video", {"model_name": "kling-v3", "image": good, "image_tail": _image((1500, 400))},
+         "image_tail: aspect ratio must be between 1:2.5 and 2.5:1"),
+        ("/v1/videos/omni-video", {"model_name": "kling-v3-omni", "aspect_ratio": "9:16",
+                                   "image_list": [{"image_url": good}, {"image_url": _image((310, 299))}]},
+         "image_list[1]: image width and height must be at least 300px"),
+        ("/v1/videos/avatar/image2video", {"image": _image((100, 100)), "sound_file": "AAAA"}, "at least 300px"),
+        ("/v1/videos/motion-control", {"model_name": "kling-v3", "image_url": _image((299, 600)), "mode": "std",
+                                       "video_url": "http://127.0.0.1:9/x.mp4", "character_orientation": "image"},
+         "image_url: image width and height must be at least 300px"),
+    ]
+    p = product("TINY", GALLERY[:1])
+    item = planned(p, ["kling"])
+    with FakeServer("kling", latency_s=0.1) as server:
+        for path, body, words in bad:
+            answer = _post(server, path, body)
+            assert answer["status"] == 400 and answer["code"] == 1201 and words in answer["message"], (body, answer)
+
+        async def submit() -> None:
+            async with httpx.AsyncClient() as client:
+                adapter = KlingProvider(client, server.credentials, base_url=server.url)
+                await adapter.submit(JobRequest(content_key="tiny", shot=item.shot, rendered=item.rendered,
+                                                image=base64.b64decode(_image((240, 240)))))
+
+        with pytest.raises(JobFailed) as caught:
+            asyncio.run(submit())
+        assert server.vendor.paid == []  # refused before anything was paid
+    message = str(caught.value)
+    assert message == "kling: the photo was refused: image width and height must be at least 300px (vendor code 1201)"

@@ -93,23 +93,6 @@ def test_prompts_respect_provider_limits(provider: str) -> None:
         assert sum(1 for v in control["config"].values() if v) == 1
 
 
-def test_golden_kling_prompt() -> None:
-    kit = load_brand_kit(AURORA)
-    product = Product(key="g", sku="g", title="Silk Twill Scarf", color="Magenta", material="silk", category="Scarves",
-                      images=["a.jpg"])
-    rendered = render_prompt(plan_product(product, kit, load_vocabulary(), provider="kling")[0])
-    assert rendered.prompt == (
-        "the Silk Twill Scarf, in magenta: the accessory rests on the plinth, moving gently in a light breeze. "
-        "Fluid drape, soft specular sheen, rippling gently in a light breeze. Set: a soft studio sweep with a low "
-        "plinth, pale cream backdrop. Lighting: large softbox from the upper left, gentle falloff to the lower right, "
-        "soft shadow, key light from the upper left, soft light, 5200K. Camera: slow push-in toward the product, slow, "
-        "eye level; shot on a 85mm lens at f/2. Mood: elegant; brand tone warm, confident, understated. 6 seconds, "
-        "photorealistic product cinematography, no on-screen text."
-    )
-    assert rendered.duration_s == 5.0 and rendered.camera_control == {
-        "type": "simple", "config": {"horizontal": 0.0, "vertical": 0.0, "pan": 0.0, "tilt": 0.0, "roll": 0.0, "zoom": 4.0}}
-
-
 def test_catalog_text_is_data_not_template() -> None:
     kit = load_brand_kit(AURORA)
     evil = "{{ self.__init__.__globals__ }} {% for x in range(3) %}boom{% endfor %}"

@@ -140,3 +140,31 @@ def test_compose_hosted_clip_reframes_without_cutting_the_product(tmp_path: Path
         red = (first[..., 0] > 150) & (first[..., 1] < 90)
         ys, xs = np.nonzero(red)
         assert xs.min() > 0 and xs.max() < w - 1 and ys.min() > 0 and ys.max() < h - 1, fmt
+
+
+def test_probe_finds_frozen_and_black_runs_whether_it_decodes_or_watched_the_encoder(tmp_path: Path) -> None:
+    """A clip that moves for 10 frames, freezes for 24 and goes black for 20: the probe reads the same runs back from
+    the file as FrameRuns measured on the frames as they went into the encoder (render_local's path)."""
+    from skureel.render.encode import encode_mp4
+    from skureel.render.probe import FrameRuns, probe
+    from skureel.render.yuv import planes_of
+
+    def frames():  # noqa: ANN202
+        for i in range(54):
+            frame = av.VideoFrame(160, 96, "yuv420p")
+            p = planes_of(frame)
+            p.u[...], p.v[...] = 128, 128
+            p.y[...] = 16 if i >= 34 else 120
+            if i < 34:
+                p.y[30:60, 10 + 4 * min(i, 10) : 40 + 4 * min(i, 10)] = 230
+            yield frame
+
+    out = tmp_path / "runs.mp4"
+    runs = FrameRuns(54)
+    encode_mp4(out, runs.watch(frames()), width=160, height=96, fps=30, audio=None, quality="draft")
+    decoded = probe(out, width=160, height=96, fps=30, duration_s=54 / 30, expect_sound=False)
+    watched = probe(out, width=160, height=96, fps=30, duration_s=54 / 30, expect_sound=False, watched=runs)
+    assert decoded.frames == watched.frames == 54
+    assert round(decoded.longest_black_s * 30) == round(watched.longest_black_s * 30) == 20
+    assert round(decoded.longest_frozen_s * 30) == round(watched.longest_frozen_s * 30) == 23  # frames 10-33 stand still
+    assert any("frozen" in p for p in watched.problems) and any("black frames" in p for p in watched.problems)

@@ -1,8 +1,8 @@
 """Draws the sample catalog's packshots and the brand kits' logos and music beds.
 
 Run once by a developer (`python catalogs/sample/make_assets.py`); the outputs are committed. Everything
-drawn here is the project's own work. Two photos are copied from ../shared/corpus with their licences
-(see IMAGES.md).
+drawn here is the project's own work. Four real photographs are copied from ../shared/corpus with their
+licences (see CREDITS.md).
 """
 
 from __future__ import annotations
@@ -34,15 +34,6 @@ def shade(img: Image.Image, box: tuple[int, int, int, int], strength: float = 0.
     mask = (arr.sum(axis=2) < 760)[..., None]
     out = np.where(mask, np.clip(arr * factor[..., None], 0, 255), arr)
     return Image.fromarray(out.astype(np.uint8))
-
-
-def tshirt() -> Image.Image:
-    img, d = canvas()
-    navy = (32, 52, 96)
-    d.polygon([(300, 170), (380, 150), (450, 190), (520, 150), (600, 170), (740, 300), (670, 380), (620, 340),
-               (620, 760), (280, 760), (280, 340), (230, 380), (160, 300)], fill=navy)
-    d.arc((395, 120, 505, 230), 20, 160, fill=(20, 35, 70), width=10)
-    return shade(img, (160, 150, 740, 760))
 
 
 def serum() -> Image.Image:
@@ -79,17 +70,6 @@ def ring() -> Image.Image:
     stone = ((xx - 450) ** 2 + (yy - 285) ** 2) < 55**2
     arr[stone] = [200, 230, 255]
     return Image.fromarray(arr.astype(np.uint8)).filter(ImageFilter.SMOOTH)
-
-
-def sneaker() -> Image.Image:
-    img, d = canvas()
-    d.polygon([(150, 620), (170, 470), (330, 430), (420, 360), (520, 380), (600, 470), (760, 540), (770, 620)],
-              fill=(235, 70, 60))
-    d.rounded_rectangle((140, 610, 780, 680), 30, fill=(245, 245, 240), outline=(200, 200, 200), width=4)
-    for i in range(5):
-        d.line((380 + i * 28, 420 + i * 10, 440 + i * 28, 400 + i * 10), fill=(255, 255, 255), width=8)
-    d.arc((220, 480, 560, 700), 200, 330, fill=(255, 255, 255), width=14)
-    return shade(img, (140, 360, 780, 680), 0.2)
 
 
 def scarf() -> Image.Image:
@@ -148,11 +128,31 @@ def music(path: Path, seconds: float, root_hz: float) -> None:
         out.writeframes(data.tobytes())
 
 
+# Real photographs from ../shared/corpus/images (licences and changes in CREDITS.md): name -> (source, long side).
+PHOTOS = {"film_camera.jpg": ("cc0_film_camera_studio.jpg", None), "mug.png": ("saleor_mug_transparent_rgba.png", None),
+          "tshirt.jpg": ("sylius_tshirt_lifestyle.jpg", 1200), "duffel_bag.jpg": ("abo_duffel_bag_white_bg.jpg", None)}
+
+
+def copy_photos() -> None:
+    """Copies the corpus photos the sample uses; None keeps the file byte for byte, a number resizes its long side."""
+    corpus = ROOT.parent / "shared" / "corpus" / "images"
+    if not corpus.is_dir():
+        print(f"{corpus} is absent: the committed photos are kept")
+        return
+    for name, (source, long_side) in PHOTOS.items():
+        if long_side is None:
+            (IMAGES / name).write_bytes((corpus / source).read_bytes())
+            continue
+        with Image.open(corpus / source) as photo:
+            photo.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
+            photo.save(IMAGES / name, quality=88, optimize=True)
+
+
 def main() -> None:
     IMAGES.mkdir(parents=True, exist_ok=True)
-    for name, fn in {"tshirt": tshirt, "serum": serum, "tea_box": tea_box, "ring": ring, "sneaker": sneaker,
-                     "scarf": scarf}.items():
+    for name, fn in {"serum": serum, "tea_box": tea_box, "ring": ring, "scarf": scarf}.items():
         fn().save(IMAGES / f"{name}.jpg", quality=92)
+    copy_photos()
     kits = ROOT / "brand_kits"
     for kit, text, colour, hz in (("aurora", "aurora", (196, 92, 60), 220.0), ("nordlys", "NORDLYS", (20, 60, 90), 196.0)):
         (kits / kit).mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ HEADER = ["SKU", "Title", "Description", "Brand", "Category", "Material", "Colou
           "Formats", "Campaign"]
 ROWS = [
     ["AUR-TEE-NVY", "Organic Cotton Crew Tee", "<p>Heavyweight <b>organic cotton</b> jersey tee.</p><ul><li>Relaxed fit</li><li>Pre-shrunk</li></ul>",
-     "Aurora", "Apparel > Tops", "100% organic cotton jersey", "Navy", 39, None, "USD", "images/tshirt.jpg",
+     "Aurora", "Apparel > Tops", "100% organic cotton jersey", "White", 39, None, "USD", "images/tshirt.jpg",
      "product", "hero", None, 6, None, None, None, "relaxed", None, None],
     ["AUR-SER-AMB", "Vitamin C Glow Serum 30 ml", "A lightweight brightening serum with 15% vitamin C in an amber glass dropper bottle.",
      "Aurora", "Beauty > Skincare", "amber glass", "Amber", 48, 36, "USD", "images/serum.jpg",
@@ -25,9 +25,9 @@ ROWS = [
     ["AUR-RNG-GLD", "Gold Solitaire Ring", "An 18k gold band with a single round-cut stone.",
      "Aurora", "Jewellery > Rings", "18k gold", "Gold", 890, None, "USD", "images/ring.jpg",
      "product", "detail", None, 6, "orbit left", "low-key dramatic", None, "luxurious", None, None],
-    ["AUR-SNK-RED", "Court Sneaker", "A low-top leather court sneaker with a cushioned rubber sole.",
-     "Aurora", "Footwear > Sneakers", "leather", "Red", 120, 96, "USD", "images/sneaker.jpg",
-     "product", "hero", None, 6, None, None, None, "energetic", None, None],
+    ["AUR-BAG-GRY", "Weekender Duffel Bag", "A roomy heather-grey duffel in recycled polyester with webbing handles.",
+     "Aurora", "Accessories > Bags", "recycled polyester", "Grey", 120, 96, "USD", "images/duffel_bag.jpg",
+     "product", "hero", None, 6, "orbit right", None, None, "adventurous", None, None],
     ["AUR-SCF-MUL", "Silk Twill Scarf", "A 90 cm square scarf in printed silk twill with hand-rolled edges.",
      "Aurora", "Accessories > Scarves", "silk", "Magenta", 145, None, "USD", "images/scarf.jpg",
      "product", "hero", None, 6, None, None, None, "elegant", None, None],

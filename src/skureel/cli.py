@@ -110,6 +110,9 @@ def plan(
     feed_format: Annotated[str | None, typer.Option("--format", help="override feed format detection")] = None,
     sheet: Annotated[str | None, typer.Option(help="worksheet name")] = None,
     quality: Annotated[str, typer.Option(help="final or draft: the model tier when none is pinned")] = "final",
+    bases: Annotated[str | None, typer.Option(help="one or per-family (a 9:16 and a 16:9 base); default: chosen "
+                                                   "from the formats and --max-spend")] = None,
+    max_spend: Annotated[float | None, typer.Option(help="the budget the default --bases is judged against")] = None,
 ) -> None:
     """Blueprints, prompts, lint and cost. Spends nothing; exit 1 when any lint error exists."""
     from skureel.catalog import ingest
@@ -124,25 +127,28 @@ def plan(
         report = ingest(catalog, feed_format=feed_format, sheet=sheet)
         result = build_plan(report.products, kit, providers=providers, formats=wanted,
                             languages=[x for x in languages.split(",") if x],
-                            price_overrides=load_settings().prices_override, quality=quality)
+                            price_overrides=load_settings().prices_override, quality=quality, bases=bases,
+                            max_spend=max_spend)
     except UnusableInput as exc:
         fail(str(exc))
     code = 1 if result.errors else 0
     if as_json:
-        payload = {"provider": providers, "formats": wanted, "total_usd": result.total_usd,
+        payload = {"provider": providers, "formats": wanted, "total_usd": result.total_usd, "bases": result.bases,
+                   "cost_by_bases": result.cost_by_bases,
                    "per_sku_usd": result.per_sku_usd, "row_errors": [i.model_dump() for i in report.errors],
                    "shots": [{"blueprint": s.shot.model_dump(mode="json"), "rendered": s.rendered.model_dump(mode="json"),
                               "lint": [f.model_dump() for f in s.findings], "cost": s.cost.model_dump()}
                              for s in result.shots]}
         print(json.dumps(payload, indent=2, ensure_ascii=False))
         raise typer.Exit(code)
-    table = RichTable("sku", "shot", "material", "lighting", "camera", "lens", "s", "usd", "lint", title=f"plan: {provider}")
+    table = RichTable("sku", "shot", "base", "material", "lighting", "camera", "lens", "s", "usd", "lint",
+                      title=f"plan: {provider}")
     for item in result.shots[:200]:
         s = item.shot
         errors = sum(f.severity == "error" for f in item.findings)
         warnings = len(item.findings) - errors
         lint = f"[red]{errors}E[/] " * bool(errors) + f"[yellow]{warnings}W[/]" * bool(warnings) or "[green]ok[/]"
-        table.add_row(s.sku, s.shot_id, s.material, s.lighting.setup, s.camera.move, s.lens.name,
+        table.add_row(s.sku, s.shot_id, s.aspect_ratio, s.material, s.lighting.setup, s.camera.move, s.lens.name,
                       f"{item.rendered.duration_s:g}", f"{item.cost.usd:.2f}", lint)
     console.print(table)
     if len(result.shots) > 200:
@@ -153,6 +159,9 @@ def plan(
     unconfirmed = any(not s.cost.confirmed for s in result.shots)
     console.print(f"[bold]{len(result.shots)} shots for {len(result.per_sku_usd)} products, estimated "
                   f"${result.total_usd:,.2f}[/]" + (" (default prices, not vendor quotes)" if unconfirmed else ""))
+    costs = result.cost_by_bases
+    console.print(f"bases: {result.bases} · one ${costs['one']:,.2f} · per-family ${costs['per-family']:,.2f}",
+                  highlight=False)
     if report.errors:
         console.print(f"{len(report.errors)} catalog rows were invalid and left out (skureel validate lists them)")
     raise typer.Exit(code)
@@ -212,7 +221,8 @@ def fake_provider(
     name: Annotated[str, typer.Argument(help="kling, fal, replicate, runway, veo, minimax or luma")],
     port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 8765,
     faults: Annotated[str, typer.Option(help="e.g. 5xx=0.2,429=0.1,timeout=0.05,fail=0.03,moderated=0.02,"
-                                             "out_of_credit=0.01,drop_response=0.02")] = "",
+                                             "out_of_credit=0.01,drop_response=0.02; content=hue (what the clips "
+                                             "show, for the QA gate: providers/fake/content.py)")] = "",
     latency: Annotated[float, typer.Option(help="seconds a job takes")] = 3.0,
 ) -> None:
     """Serve a contract-faithful fake of a provider on loopback, so a run needs no account."""

@@ -42,6 +42,9 @@ def generation_fields(shot: ShotSpec) -> dict[str, Any]:
     data = shot.model_dump(mode="json")
     for volatile in ("subject", "title"):  # the title is overlay text; changing it must not buy a new clip
         data.pop(volatile, None)
+    # image bytes are keyed by their digests; a path is only where the sheet happened to sit (a moved folder, a new
+    # studio upload) and must not buy the same clip again
+    data.pop("source_images", None)
     return data
 
 
@@ -67,10 +70,12 @@ def overlay_hash(product: Product, brand: BrandKit, format_name: str, language: 
     })[:24]
 
 
-def product_hash(product: Product, brand: BrandKit, providers: list[str], formats: list[str], quality: str) -> str:
+def product_hash(product: Product, brand: BrandKit, providers: list[str], formats: list[str], quality: str,
+                 bases: str = "one") -> str:
     data = product.model_dump(mode="json", exclude={"source_row", "source_file", "base_dir"})
     images = [file_digest(product.resolve_image(i)) if "://" not in i else i for i in product.images]
-    return digest({"product": data, "images": images, "brand": brand.model_dump(mode="json", exclude={"kit_dir"}),
+    extra = {} if bases == "one" else {"bases": bases}  # `one` keeps the hashes products were delivered under
+    return digest({**extra, "product": data, "images": images, "brand": brand.model_dump(mode="json", exclude={"kit_dir"}),
                    "brand_files": [file_digest(brand.asset(x) or "") for x in (brand.logo, brand.font, brand.music,
                                                                               brand.presenter_photo)],
                    "providers": providers, "formats": formats, "quality": quality, "templates": template_digest("local"),

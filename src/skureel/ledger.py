@@ -93,6 +93,30 @@ claims = Table(
     Column("claimed_at", String(40)),
 )
 
+budgets = Table(
+    "budgets", metadata,
+    # one fanned-out batch's --max-spend, debited by every chunk before each paid submit: shared live, not split
+    Column("budget_id", String(200), primary_key=True),
+    Column("cap_usd", Float, nullable=False),
+    Column("spent_usd", Float, nullable=False),
+    Column("updated_at", String(40)),
+)
+
+
+reviews = Table(
+    "reviews", metadata,
+    # a cell (sku, shot) the QA gate held: its clips failed twice, so nothing is published and nothing more is paid
+    # until a person looks or asks for a retry (pipeline/gate.py); `content_key` is the first attempt's clip
+    Column("sku", Text, nullable=False),
+    Column("shot_id", String(100), nullable=False),
+    Column("content_key", String(64), nullable=False),
+    Column("state", String(20), nullable=False),  # needs_review | released (a later clip passed)
+    Column("rounds", Integer, default=0),  # explicit retries (`--qa retry`) bought so far
+    Column("row", Text),  # JSON: reasons, scores, flags, attempts' keys and costs
+    Column("updated_at", String(40)),
+    UniqueConstraint("sku", "shot_id"),
+)
+
 
 def owner_id() -> str:
     """A claim owner: host:pid:random, unique per holder; host and pid let a holder here be seen dead."""
@@ -227,6 +251,30 @@ class Ledger:
             row = conn.execute(select(claims).where(claims.c.content_key == key)).mappings().first()
             return dict(row) if row else None
 
+    # budgets shared by the chunks of a batch ------------------------------------------------------------
+    def debit(self, budget_id: str, usd: float, cap_usd: float) -> bool:
+        """Add `usd` to a shared budget unless that crosses its cap (negative `usd` gives money back). One
+        conditional UPDATE decides: PostgreSQL re-checks its WHERE on the row a concurrent chunk just committed
+        and SQLite serialises writers, so chunks on any number of machines together never pass the cap."""
+        from sqlalchemy import literal
+
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+        fits = literal(usd <= 0) | (budgets.c.spent_usd + usd <= budgets.c.cap_usd + 1e-9)
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(upsert(budgets).values(budget_id=budget_id, cap_usd=cap_usd, spent_usd=0.0, updated_at=now())
+                         .on_conflict_do_nothing(index_elements=[budgets.c.budget_id]))
+            result = conn.execute(update(budgets).where((budgets.c.budget_id == budget_id) & fits)
+                                  .values(spent_usd=budgets.c.spent_usd + usd, updated_at=now()))
+            return bool(result.rowcount)
+
+    def budget(self, budget_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(budgets).where(budgets.c.budget_id == budget_id)).mappings().first()
+            return dict(row) if row else None
+
     # deliverables -----------------------------------------------------------------------------------
     def deliverable(self, sku: str, shot_id: str, fmt: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
@@ -297,3 +345,32 @@ class Ledger:
     def known_skus(self) -> list[str]:
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(select(products.c.sku).where(products.c.state != "retired"))]
+
+    # reviews (cells the QA gate held) ------------------------------------------------------------------
+    def hold(self, sku: str, shot_id: str, content_key: str, rounds: int, row: dict[str, Any]) -> None:
+        values = {"content_key": content_key, "state": "needs_review", "rounds": rounds,
+                  "row": json.dumps(row, default=str), "updated_at": now()}
+        with self._lock, self.engine.begin() as conn:
+            where = (reviews.c.sku == sku) & (reviews.c.shot_id == shot_id)
+            if conn.execute(select(reviews.c.sku).where(where)).first():
+                conn.execute(update(reviews).where(where).values(**values))
+            else:
+                conn.execute(insert(reviews).values(sku=sku, shot_id=shot_id, **values))
+
+    def held(self, sku: str, shot_id: str) -> dict[str, Any] | None:
+        """The cell's hold, if it is held now (row decoded)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(reviews).where((reviews.c.sku == sku) & (reviews.c.shot_id == shot_id)
+                                                     & (reviews.c.state == "needs_review"))).mappings().first()
+        return {**row, "row": json.loads(row["row"] or "{}")} if row else None
+
+    def release_hold(self, sku: str, shot_id: str) -> None:
+        """A clip of the cell passed (after a retry or retuned thresholds): it is no longer waiting for review."""
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(update(reviews).where((reviews.c.sku == sku) & (reviews.c.shot_id == shot_id))
+                         .values(state="released", updated_at=now()))
+
+    def all_reviews(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(reviews).order_by(reviews.c.sku, reviews.c.shot_id)).mappings()
+            return [{**r, "row": json.loads(r["row"] or "{}")} for r in rows]

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     chunk_skus: int = 200  # SKUs per child run of a fan-out (--on-cluster): minutes of work each
     chunk_timeout_s: float = 3600.0  # a child run with no final state by then is crashed and resubmitted
     claim_lease_s: float = 60.0  # a paid job's ledger claim; renewed every third of it, taken over once expired
+    # bench/scale.py only: publish a hosted base clip as it is, uncomposed, so the scale bench on 2 cores measures
+    # orchestration and paid jobs rather than the encoder. Such clips are not fit to ship.
+    bench_skip_compose: bool = False
     # folders besides each catalog's own that local image paths may point into (os.pathsep-separated or JSON list)
     image_roots: Annotated[list[str], NoDecode] = Field(default_factory=list)
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from skureel.catalog.columns import all_known
-from skureel.catalog.common import Collector
+from skureel.catalog.columns import aliases_for, all_known, remap_table
+from skureel.catalog.common import Collector, gc_paused
 from skureel.catalog.feeds import read_feed, xml_table
 from skureel.catalog.native import read_native
 from skureel.catalog.reading import HeaderScorer, Table, check_file, locate_header, read_delimited, read_xlsx
@@ -49,11 +49,12 @@ def load_table(path: Path, sheet: str | None = None) -> tuple[Table, bool]:
         return xml_table(path), True
     if suffix == ".xls":
         raise UnusableInput(f"{path}: legacy .xls workbooks are not read; save it as .xlsx")
-    rows = read_delimited(path)
-    try:
-        return locate_header(rows, scorer), False
-    except UnusableInput as exc:
-        raise UnusableInput(f"{path}: {exc}; expected a catalog header such as 'sku, title, price, image'") from exc
+    with gc_paused():  # csv rows are plain lists of strings; workbooks and XML trees keep the collector
+        rows = read_delimited(path)
+        try:
+            return locate_header(rows, scorer), False
+        except UnusableInput as exc:
+            raise UnusableInput(f"{path}: {exc}; expected a catalog header such as 'sku, title, price, image'") from exc
 
 
 def ingest(
@@ -63,10 +64,12 @@ def ingest(
     sheet: str | None = None,
     include_inactive: bool = False,
     image_roots: Sequence[str] | None = None,
+    remap: dict[str, str] | None = None,
 ) -> IngestReport:
     """Read any supported catalog file. Raises UnusableInput when the file as a whole is unusable.
 
     Local image paths must stay inside the catalog's folder or `image_roots` (default: SKUREEL_IMAGE_ROOTS).
+    `remap` assigns columns to the detected format's fields by hand (field -> column header, "" for none).
     """
     file = Path(path)
     if image_roots is None:
@@ -77,18 +80,21 @@ def ingest(
         raise UnusableInput(f"unknown format {feed_format!r}; choose one of {', '.join(FORMATS)}")
     table, from_xml = load_table(file, sheet)
     detected = feed_format or ("gmc" if from_xml else detect_format(table))
+    if remap:
+        table = remap_table(table, remap, aliases_for(detected))
     out = Collector(file=str(file), format=detected, include_inactive=include_inactive, sheet=table.sheet,
                     image_roots=tuple(image_roots))
     out.report.rows_read = len(table.rows)
     base_dir = str(file.resolve().parent)
-    if detected == "shopify":
-        read_shopify(table, out, base_dir)
-    elif detected in ("gmc", "meta"):
-        read_feed(table, out, base_dir, meta=detected == "meta", from_xml=from_xml)
-    elif detected == "woocommerce":
-        read_woo(table, out, base_dir)
-    else:
-        read_native(table, out, base_dir)
+    with gc_paused():  # the readers only build values (see gc_paused); parsing the file itself keeps the collector
+        if detected == "shopify":
+            read_shopify(table, out, base_dir)
+        elif detected in ("gmc", "meta"):
+            read_feed(table, out, base_dir, meta=detected == "meta", from_xml=from_xml)
+        elif detected == "woocommerce":
+            read_woo(table, out, base_dir)
+        else:
+            read_native(table, out, base_dir)
     if not out.report.products and not out.report.issues and not out.report.skipped:
         raise UnusableInput(f"{file}: header found but no product rows under it")
     return out.report

@@ -32,10 +32,10 @@ def load_brand_kit(path: str | Path) -> BrandKit:
         key = ".".join(str(p) for p in first["loc"])
         raise UnusableInput(f"{file}: key {key!r}: {first['msg']}") from exc
     kit_dir = Path(kit.kit_dir)
-    for key in ("logo", "font", "music", "presenter_photo"):
+    for key in ("logo", "font", "music", "presenter_photo", "motion_reference"):
         value = getattr(kit, key)
-        if not value:
-            continue
+        if not value or (key == "motion_reference" and value.startswith(("https://", "http://"))):
+            continue  # a URL is fetched by the vendor, not by us
         asset = Path(kit.asset(value) or "").resolve()
         if not asset.is_relative_to(kit_dir):
             raise UnusableInput(f"{file}: key {key!r}: {value!r} is outside the brand kit's folder; put the file beside brand.yaml")
@@ -48,6 +48,8 @@ def load_brand_kit(path: str | Path) -> BrandKit:
 
 
 def _asset_problem(key: str, path: Path) -> str | None:
+    if key == "motion_reference":
+        return motion_clip_problem(path)
     if key in ("logo", "presenter_photo"):
         try:
             open_rgba(path)
@@ -71,4 +73,27 @@ def _asset_problem(key: str, path: Path) -> str | None:
             next(container.decode(container.streams.audio[0]))
     except (av.FFmpegError, StopIteration, OSError):
         return "not a readable audio file (use WAV, MP3, AAC or FLAC)"
+    return None
+
+
+def motion_clip_problem(path: Path) -> str | None:
+    """Kling Motion Control's limits for the reference (../shared/reference/kling-v3.md section 2): mp4 or mov,
+    at most 100 MB, 3 to 30 s, 340 to 3850 px a side."""
+    import av
+
+    if path.suffix.lower() not in (".mp4", ".mov"):
+        return "the motion reference must be an .mp4 or .mov clip"
+    if path.stat().st_size > 100 * 1024 * 1024:
+        return "the motion reference is larger than 100 MB"
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            seconds = float(container.duration or 0) / 1_000_000
+            width, height = stream.codec_context.width, stream.codec_context.height
+    except (av.FFmpegError, IndexError, OSError):
+        return "not a readable video clip"
+    if not 3.0 <= round(seconds, 1) <= 30.0:
+        return f"lasts {seconds:.1f} s; a motion reference lasts 3 to 30 s"
+    if not (340 <= min(width, height) and max(width, height) <= 3850):
+        return f"is {width}x{height}; each side must be 340 to 3850 px"
     return None

@@ -6,6 +6,7 @@ import re
 
 from skureel.catalog.reading import Table
 from skureel.catalog.values import norm_header
+from skureel.domain import UnusableInput
 
 Aliases = dict[str, tuple[str, ...]]
 
@@ -182,6 +183,33 @@ class Columns:
 
     def positions_matching(self, pattern: re.Pattern[str]) -> list[int]:
         return [pos for pos, head in enumerate(self.header) if pattern.search(norm_header(head))]
+
+
+def aliases_for(feed_format: str) -> Aliases:
+    """The alias table a detected format is read with (Meta catalogs share the GMC fields)."""
+    return {"shopify": SHOPIFY, "gmc": GMC, "meta": GMC, "woocommerce": WOO}.get(feed_format, NATIVE)
+
+
+def remap_table(table: Table, remap: dict[str, str], aliases: Aliases) -> Table:
+    """The table with its columns assigned to fields by the user: `remap` is field -> column header ("" = none).
+
+    Only the lookup changes: the field's first alias points at the chosen column and no alias of the field points
+    anywhere else, so the readers see the user's choice; headers (as problems name them), rows and row numbers stay.
+    """
+    chosen: dict[str, int | None] = {}
+    for field, column in remap.items():
+        if field not in aliases:
+            raise UnusableInput(f"unknown field {field!r}; choose from {', '.join(aliases)}")
+        if column and column not in table.header:
+            raise UnusableInput(f"the sheet has no column {column!r} (for {field})")
+        chosen[field] = table.header.index(column) if column else None
+    out = Table(header=list(table.header), rows=table.rows, row_numbers=table.row_numbers, sheet=table.sheet)
+    for field, where in chosen.items():
+        for alias in aliases[field]:
+            out.index.pop(norm_header(alias), None)
+        if where is not None:
+            out.index[norm_header(aliases[field][0])] = where
+    return out
 
 
 def attribute_columns(header: list[str]) -> list[tuple[int, int]]:

@@ -6,16 +6,20 @@ import hashlib
 import ipaddress
 import os
 import socket
+import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-import httpx
 from PIL import Image
 
 from skureel.domain import ImageAsset
 from skureel.imageio import ImageProblem, decode_rgba
 from skureel.settings import Settings
+
+if TYPE_CHECKING:  # httpx (with its CLI's click, rich and pygments) costs ~0.2 s: imported when a URL is fetched
+    import httpx
 
 __all__ = ["ImageCache", "ImageProblem", "decode", "describe", "fetch_bytes"]
 
@@ -50,6 +54,8 @@ MAX_REDIRECTS = 5
 
 def fetch_bytes(url: str, settings: Settings, client: httpx.Client | None = None) -> bytes:
     """GET with a size cap, an overall deadline, and every redirect hop checked like the first address."""
+    import httpx
+
     own = client is None
     http = client or httpx.Client(timeout=settings.image_fetch_timeout_s, follow_redirects=False)
     deadline = time.monotonic() + settings.image_fetch_timeout_s * 2
@@ -83,6 +89,8 @@ def fetch_bytes(url: str, settings: Settings, client: httpx.Client | None = None
 
 
 def _http_words(exc: httpx.HTTPError) -> str:
+    import httpx
+
     if isinstance(exc, httpx.ConnectError):
         return "the host refused the connection or is unreachable"
     if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
@@ -119,7 +127,7 @@ class ImageCache:
             if pointer.exists():
                 return pointer.read_bytes()
             data = fetch_bytes(ref, self.settings)
-            tmp = pointer.with_suffix(f".{os.getpid()}.tmp")
+            tmp = pointer.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
             tmp.write_bytes(data)
             tmp.replace(pointer)
             return data
@@ -143,12 +151,13 @@ class ImageCache:
         except ImageProblem as exc:
             raise ImageProblem(f"{describe(ref)}: {exc}") from exc
         fingerprint = hashlib.sha256(image.tobytes()).hexdigest()[:32]
-        tmp = target.with_suffix(f".{os.getpid()}.tmp.png")
+        # per thread, not per process: hosted tasks of one run load the same photo in threads at once
+        tmp = target.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp.png")
         image.save(tmp, compress_level=1)
         tmp.replace(target)
         asset = ImageAsset(source=ref, path=str(target), sha256=digest, fingerprint=fingerprint, width=image.width,
                            height=image.height, original_format=original_format, has_alpha=had_alpha)
-        tmp_meta = meta.with_suffix(f".{os.getpid()}.tmp")
+        tmp_meta = meta.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
         tmp_meta.write_text(asset.model_dump_json())
         tmp_meta.replace(meta)
         return asset

@@ -183,7 +183,7 @@ def locate_header(rows: list[list[str]], scorer: HeaderScorer, sheet: str | None
     body: list[list[str]] = []
     numbers: list[int] = []
     for offset, row in enumerate(rows[best + 1 :], start=best + 2):
-        if any(c.strip() for c in row):
+        if "".join(row).strip():  # a row with any non-blank cell (one C call instead of a generator per row)
             body.append(row)
             numbers.append(offset)
     return Table(header=header, rows=body, row_numbers=numbers, sheet=sheet)

@@ -20,6 +20,7 @@ class PriceError(ValueError):
 
 
 _PLAIN = re.compile(r"\d{1,15}(?:\.\d{1,6})?")
+_PLAIN_CACHE: dict[tuple[str, str | None], Money] = {}
 
 
 def parse_money(text: str, default_currency: str | None = None) -> Money | None:
@@ -27,8 +28,15 @@ def parse_money(text: str, default_currency: str | None = None) -> Money | None:
     raw = text.strip()
     if not raw:
         return None
-    if _PLAIN.fullmatch(raw):  # the common case in exports: skip the general parser and validation
-        return Money(amount=Decimal(raw), currency=default_currency)
+    if _PLAIN.fullmatch(raw):  # the common case in exports: skip the general parser
+        # a catalog repeats a few prices over thousands of variants; Money is frozen, so one value serves them all
+        key = (raw, default_currency)
+        money = _PLAIN_CACHE.get(key)
+        if money is None:
+            if len(_PLAIN_CACHE) >= 4096:
+                _PLAIN_CACHE.clear()
+            money = _PLAIN_CACHE[key] = Money(amount=Decimal(raw), currency=default_currency)
+        return money
     currency = default_currency
     for symbol, code in _SYMBOLS.items():
         if symbol in raw:
@@ -73,9 +81,12 @@ def strip_html(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+_CODE_LIKE = re.compile(r"[\w\-. ]+")
+
+
 def unguard(text: str) -> str:
     """Drop the Excel text guard (a leading apostrophe) from code-like values such as barcodes."""
-    if text.startswith("'") and len(text) > 1 and re.fullmatch(r"[\w\-. ]+", text[1:]):
+    if text.startswith("'") and len(text) > 1 and _CODE_LIKE.fullmatch(text, 1):
         return text[1:]
     return text
 

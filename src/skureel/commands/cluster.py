@@ -48,8 +48,9 @@ def status_lines() -> list[str]:
         running = _call(client, "POST", "/flow_runs/filter", {
             "flow_runs": {"state": {"type": {"any_": ["RUNNING", "PENDING"]}}}, "limit": 200}) or []
         for run in running:
-            chunk = (run.get("parameters") or {}).get("chunk") or ""
-            kind = f"chunk {chunk}" if chunk else "run"
+            params = run.get("parameters") or {}
+            chunk = params.get("chunk") or ""
+            kind = f"chunk {chunk} ({len(params.get('only') or [])} SKUs)" if chunk else "run"
             lines.append(f"{kind}  {run['name']}  {run['state_type'].lower()}  pid {run.get('infrastructure_pid') or '-'}"
                          f"  on {(run.get('labels') or {}).get('prefect.worker.name', '-')}")
         for limit in _call(client, "POST", "/v2/concurrency_limits/filter", {}) or []:
@@ -69,7 +70,7 @@ def cluster_status() -> None:
 
     try:
         for line in status_lines():
-            Console().print(line, highlight=False, markup=False)
+            Console().print(line, highlight=False, markup=False, soft_wrap=True)  # one line each, never wrapped
     except UnusableInput as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from exc

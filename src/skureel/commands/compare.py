@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from skureel.catalog.images import ImageCache
     from skureel.domain import BrandKit, Product, ShotSpec
     from skureel.pipeline.hosted import HostedContext
+    from skureel.pipeline.picks import Pick
     from skureel.render.compose import Prepared
 
 
@@ -33,6 +34,7 @@ class Variant(BaseModel):
     reused: bool = False
     qa_score: float | None = None
     failure: str = ""
+    content_key: str = ""  # the paid clip's, so a pick can be reused by `skureel run --seed-from compare`
 
 
 def compare(
@@ -45,8 +47,12 @@ def compare(
     quality: Annotated[str, typer.Option(help="final or draft (picks the model when none is pinned)")] = "final",
     max_spend: Annotated[float | None, typer.Option(help="stop paying past this many USD")] = None,
     qa: Annotated[bool, typer.Option(help="score each variant with the QA gate against the hero photo")] = True,
+    pick: Annotated[str | None, typer.Option(help="record the winner instead of comparing: its row in compare.csv "
+                                                  "(1 = first) or provider:model@seed; used by `skureel run "
+                                                  "--seed-from compare`")] = None,
 ) -> None:
-    """Writes OUT/<sku>/index.html (players in step) and compare.csv; exit 1 when a variant failed."""
+    """Writes OUT/<sku>/index.html (players in step) and compare.csv; exit 1 when a variant failed. With --pick,
+    writes OUT/<sku>/pick.json from an earlier sheet and generates nothing."""
     from rich.console import Console
     from rich.table import Table
 
@@ -62,6 +68,11 @@ def compare(
         product = next((p for p in ingest(catalog).products if sku in (p.sku, p.key)), None)
         if product is None:
             raise typer.BadParameter(f"SKU {sku!r} is not in {catalog.name}")
+        if pick is not None:
+            chosen = record_pick(product.sku, out, pick)
+            Console().print(f"picked {chosen.model} seed {chosen.seed} for {product.sku}: "
+                            f"`skureel run --seed-from compare={out}` uses it", highlight=False)
+            raise typer.Exit(0)
         variants = asyncio.run(run_compare(product, kit, [str(c) for c in chain], seeds, out, quality, max_spend, qa))
     except (SkureelError, typer.BadParameter) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
@@ -139,9 +150,45 @@ async def _variant(product: Product, shot: ShotSpec, entry: str, hero: Prepared 
     variant.reused = source.name in before
     variant.seconds = 0.0 if variant.reused else round(time.perf_counter() - start, 2)
     variant.cost_usd = float(result.clip.get("cost_usd") or 0.0)
+    variant.content_key = str(result.clip["content_key"])
     shutil.copyfile(source, folder / name)
     variant.clip = name
     return variant
+
+
+def record_pick(sku: str, out: Path, choice: str) -> Pick:
+    """The chosen row of OUT/<sku>/compare.csv, with the compare ledger's record of its paid clip, as pick.json."""
+    from skureel.domain import UnusableInput
+    from skureel.ledger import Ledger
+    from skureel.naming import sku_key
+    from skureel.pipeline.picks import PICK_FILE, Pick
+    from skureel.settings import load_settings
+
+    folder = out / sku_key(sku)
+    sheet = folder / "compare.csv"
+    if not sheet.is_file():
+        raise UnusableInput(f"{sheet}: no comparison yet; run `skureel compare` for {sku!r} first")
+    with sheet.open(encoding="utf-8", newline="") as handle:
+        rows = [Variant.model_validate({k: v for k, v in r.items() if v != "" or k in ("clip", "failure")})
+                for r in csv.DictReader(handle)]
+    model, _, seed = choice.rpartition("@")
+    found = [v for v in rows if (v.model, str(v.seed)) == (model, seed)] if model else \
+        rows[int(choice) - 1: int(choice)] if choice.isdigit() and int(choice) >= 1 else []
+    if not found:
+        raise UnusableInput(f"--pick {choice!r}: give a row number 1-{len(rows)} or provider:model@seed from {sheet.name}")
+    variant = found[0]
+    if not variant.clip:
+        raise UnusableInput(f"--pick {choice!r}: that variant failed ({variant.failure}); pick one that made a clip")
+    settings = load_settings()
+    row = Ledger.for_output(str(out), settings.cache_dir, settings.ledger_url).job(variant.content_key) \
+        if variant.content_key else None
+    chosen = Pick(sku=sku, model=variant.model, seed=variant.seed, content_key=variant.content_key,
+                  cost_usd=variant.cost_usd, **({k: str(row[k] or "") for k in ("clip_path", "clip_sha256", "shot_id",
+                                                                                 "blueprint_hash")} if row else {}))
+    tmp = folder / f".{PICK_FILE}.tmp"
+    tmp.write_text(chosen.model_dump_json(indent=2), encoding="utf-8")
+    tmp.replace(folder / PICK_FILE)
+    return chosen
 
 
 def _render_local(shot: ShotSpec, hero: Prepared, brand: BrandKit, target: Path) -> None:

@@ -64,12 +64,17 @@ def run(
     prune: Annotated[bool, typer.Option(help="remove clips of products that left the catalog")] = False,
     quality: Annotated[str, typer.Option(help="final or draft")] = "final",
     languages: Annotated[str, typer.Option(help="avatar languages, e.g. en,de (the row supplies script_de)")] = "",
-    qa: Annotated[str | None, typer.Option(help="QA of generated clips against the photo: off, warn or gate "
-                                                "(default: gate for hosted, warn for local; templates/qa.yaml)")] = None,
+    qa: Annotated[str | None, typer.Option(help="QA of generated clips against the photo: off, warn, gate, or retry "
+                                                "(gate, and buy one more clip for each cell held for review; "
+                                                "default: gate for hosted, warn for local; templates/qa.yaml)")] = None,
     publish: Annotated[str, typer.Option(help="after the run, publish its manifest to these targets, e.g. "
                                               "shopify,cloudinary (see `skureel targets`)")] = "",
     on_cluster: Annotated[bool, typer.Option(help="run on the cluster at PREFECT_API_URL (deploy/cluster.sh), "
                                                   "fanned out in chunks over its workers")] = False,
+    bases: Annotated[str | None, typer.Option(help="one base per shot, or per-family (native 9:16 and 16:9); "
+                                                   "default: chosen from the formats and --max-spend")] = None,
+    seed_from: Annotated[str | None, typer.Option(help="compare[=PATH]: each SKU on the model and seed picked with "
+                                                       "`skureel compare --pick` (PATH: its --out, out/compare)")] = None,
 ) -> None:
     """The whole pipeline through the Prefect flow. Exit 0 all delivered, 1 some SKUs failed, 2 unusable input."""
     import os
@@ -83,8 +88,16 @@ def run(
     wanted = format_list(formats)
     if quality not in ("final", "draft"):
         fail("--quality must be final or draft")
-    if qa is not None and qa not in ("off", "warn", "gate"):
-        fail("--qa must be off, warn or gate")
+    if qa is not None and qa not in ("off", "warn", "gate", "retry"):
+        fail("--qa must be off, warn, gate or retry")
+    if bases is not None and bases not in ("one", "per-family"):
+        fail("--bases must be one or per-family")
+    from skureel.pipeline.picks import seed_from_path
+
+    try:
+        picks_from = seed_from_path(seed_from)
+    except UnusableInput as exc:
+        fail(str(exc))
     if not catalog.exists():
         fail(f"{catalog}: file not found")
     if "://" not in out and Path(out).exists() and not Path(out).is_dir():
@@ -112,6 +125,8 @@ def run(
     if on_cluster:
         if dry_run or only:
             fail("--on-cluster runs whole catalogs: drop --dry-run and --only (run those locally)")
+        if bases or seed_from:  # the fan-out flow does not carry them yet: refusing beats silently ignoring
+            fail("--bases and --seed-from run locally for now: drop --on-cluster")
         from skureel.commands.cluster import api_url
 
         try:
@@ -157,7 +172,8 @@ def run(
             else:
                 summary = asyncio.run(flow_fn(catalog=str(catalog), brand_kit=str(brand), providers=providers,
                                               formats=wanted, out=out, max_spend=max_spend, only=only or [],
-                                              dry_run=dry_run, prune=prune, quality=quality, languages=spoken, qa=qa))
+                                              dry_run=dry_run, prune=prune, quality=quality, languages=spoken, qa=qa,
+                                              bases=bases, seed_from=picks_from))
         except UnusableInput as exc:
             bar.stop()
             fail(str(exc))
@@ -180,10 +196,17 @@ def run(
         console.print(table)
         if len(failures) > 50:
             console.print(f"... and {len(failures) - 50} more in report.html", highlight=False)
+    held = summary.get("held", [])
+    if held:  # the QA gate's holds: not failures, not delivered either (exit 1, like a failure: nothing went out)
+        table = RichTable("sku", "shot", "qa score", "why", title=f"{len(held)} held for review (not published)")
+        for cell in held[:50]:
+            table.add_row(*(escape(str(cell.get(k) or "")) for k in ("sku", "shot", "qa_score", "reason")))
+        console.print(table)
+        console.print("held clips: see report.html; `--qa retry` buys one more clip for each", highlight=False)
     where = Path(out).resolve() if "://" not in out else out
     console.print(f"report: {where}/report.html · manifest: {where}/manifest.csv · log: {log_file}", highlight=False)
     if publish:
         from skureel.commands.publish import run_publish
 
-        raise typer.Exit(run_publish(out, publish, str(brand)) or (1 if failures else 0))
-    raise typer.Exit(1 if failures else 0)
+        raise typer.Exit(run_publish(out, publish, str(brand)) or (1 if failures or held else 0))
+    raise typer.Exit(1 if failures or held else 0)

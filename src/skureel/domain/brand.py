@@ -49,6 +49,9 @@ class BrandKit(BaseModel):
     music: str | None = None
     voice: str = "en-us"
     presenter_photo: str | None = None
+    # a clip whose body motion Kling's Motion Control moves onto in-use shots: an http(s) URL the vendor fetches, or
+    # a file in the kit (checked against the vendor's limits at load; Kling itself can only fetch a URL)
+    motion_reference: str | None = None
     negative_prompt: str = ""
     campaign: str | None = None
     safe_zone_overrides: dict[str, dict[str, int]] = Field(default_factory=dict)

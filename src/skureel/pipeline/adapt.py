@@ -26,6 +26,7 @@ class Limits:
     min_aspect: float = 1 / 2.5  # width / height
     max_aspect: float = 2.5
     max_side: int = 2048
+    target_aspect: float | None = None  # a per-family base (9:16 or 16:9): the photo cropped or padded to it first
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,9 @@ def adapt_image(path: str, sha256: str, bbox: tuple[int, int, int, int] | None, 
     aspect = width / height
     adapted = False
     offset_x = offset_y = 0
+    if limits.target_aspect and abs(aspect / limits.target_aspect - 1) > 0.01:
+        flat, offset_x, offset_y = _to_aspect(flat, bbox, limits.target_aspect, fill)
+        adapted, aspect = True, limits.target_aspect
     if aspect > limits.max_aspect or aspect < limits.min_aspect:
         target = limits.max_aspect if aspect > limits.max_aspect else limits.min_aspect
         new_w, new_h = (width, round(width / target)) if aspect > limits.max_aspect else (round(height * target), height)
@@ -83,6 +87,28 @@ def adapt_image(path: str, sha256: str, bbox: tuple[int, int, int, int] | None, 
         box = ((x0 + offset_x) / padded_w, (y0 + offset_y) / padded_h,
                (x1 + offset_x) / padded_w, (y1 + offset_y) / padded_h)
     return Payload(data=data, box=box, adapted=adapted, digest=hashlib.sha256(data).hexdigest()[:32])
+
+
+def _to_aspect(flat: Image.Image, bbox: tuple[int, int, int, int] | None, target: float,
+               fill: tuple[int, int, int]) -> tuple[Image.Image, int, int]:
+    """Cropped to the target aspect around the product when all of it fits (with a margin), else padded with the
+    brand's background: the model then composes natively in that aspect. Returns the image and the offset of the
+    original's origin in it (negative for a crop)."""
+    width, height = flat.size
+    crop_w, crop_h = (min(width, round(height * target)), height) if width / height > target else \
+        (width, min(height, round(width / target)))
+    if bbox is not None:
+        x0, y0, x1, y1 = bbox
+        pad = round(0.04 * max(crop_w, crop_h))
+        left = min(max((x0 + x1) // 2 - crop_w // 2, 0), width - crop_w)
+        top = min(max((y0 + y1) // 2 - crop_h // 2, 0), height - crop_h)
+        if x0 - pad >= left and y0 - pad >= top and x1 + pad <= left + crop_w and y1 + pad <= top + crop_h:
+            return flat.crop((left, top, left + crop_w, top + crop_h)), -left, -top
+    new_w, new_h = (round(height * target), height) if width / height < target else (width, round(width / target))
+    canvas = Image.new("RGB", (new_w, new_h), fill)
+    offset_x, offset_y = (new_w - width) // 2, (new_h - height) // 2
+    canvas.paste(flat, (offset_x, offset_y))
+    return canvas, offset_x, offset_y
 
 
 def _jpeg_under(image: Image.Image, max_bytes: int) -> bytes:

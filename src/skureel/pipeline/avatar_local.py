@@ -88,7 +88,7 @@ def produce_presenter(work: SkuWork, item: ShotWork, hero: Prepared | None, outc
                           end_card=draw_end_card(spec, layout, brand))
         layer = PresenterLayer(presenter.rgba, presenter.mask, presenter.cutout.bbox, presenter_region, caption_box,
                                speech, brand, shot.lighting)
-        plan.decorate = layer
+        plan.decorate_yuv = layer.draw_yuv  # drawn straight into yuv420p planes, as the product clips are
         renderer = SceneRenderer(shot, hero.rgba, hero.mask, hero.cutout.bbox, plan,
                                  full_frame=hero.cutout.mode == "full-frame")
         total = plan.total_frames / FPS
@@ -97,7 +97,7 @@ def produce_presenter(work: SkuWork, item: ShotWork, hero: Prepared | None, outc
         out = staging / f"{name}.mp4"
         tags = tags_for(product, brand, shot) | {"kind": "avatar", "voice": voice, "language": shot.language or brand.locale,
                                                   "script_hash": hashlib.sha256(script.encode()).hexdigest()[:12]}
-        encode_mp4(out, renderer.frames(), width=spec.width, height=spec.height, fps=FPS, audio=track, quality=work.quality,
+        encode_mp4(out, renderer.yuv_frames(), width=spec.width, height=spec.height, fps=FPS, audio=track, quality=work.quality,
                    metadata={"title": product.title[:200], "comment": f"skureel content_key={key}; presenter slide, no lip sync",
                              "artist": brand.name, "description": script[:500]})
         result = probe(out, width=spec.width, height=spec.height, fps=FPS, duration_s=total, end_card_s=end_s)

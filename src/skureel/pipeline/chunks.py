@@ -7,7 +7,9 @@ import json
 
 from pydantic import BaseModel, Field
 
+from skureel.ledger import Ledger
 from skureel.naming import key
+from skureel.pipeline.hosted import Budget
 from skureel.pipeline.refresh import RunPlan
 from skureel.pipeline.work import SkuOutcome
 from skureel.publish.storage import Target
@@ -28,6 +30,42 @@ def split(skus: list[str], size: int) -> list[list[str]]:
     """Chunks of `size` SKUs (Settings.chunk_skus): minutes of work each, since a flow run costs a worker slot ~7 s."""
     size = max(1, size)
     return [skus[i:i + size] for i in range(0, len(skus), size)]
+
+
+def chunk_name(batch: str, index: int) -> str:
+    return f"{batch}-{index}"
+
+
+def batch_of(name: str) -> str:
+    return name.rpartition("-")[0] or name
+
+
+class SharedBudget(Budget):
+    """A batch's --max-spend shared live by all its chunks: each paid submit first debits the batch's row in the
+    shared ledger (Ledger.debit, atomic), so the chunks together never pass the cap whatever runs where.
+    `spent` stays this chunk's own share, which its report carries to the parent.
+
+    A reservation is given back when the vendor refuses the submit; one held by a chunk that died before it
+    submitted stays debited (it cannot be told from a paid one), so a crash can only end a batch early, never
+    let it overspend."""
+
+    def __init__(self, ledger: Ledger, budget_id: str, cap_usd: float) -> None:
+        super().__init__(cap_usd)
+        self.ledger, self.budget_id, self.cap_usd = ledger, budget_id, cap_usd
+
+    def reserve(self, usd: float) -> bool:
+        if not self.ledger.debit(self.budget_id, usd, self.cap_usd):
+            return False
+        with self._lock:
+            self.spent += usd
+        return True
+
+
+def budget_for(ledger: Ledger, cap_usd: float | None, chunk: str | None) -> Budget:
+    """A chunk of a fan-out with a cap shares its batch's budget; anything else keeps a budget of its own."""
+    if chunk is None or cap_usd is None:
+        return Budget(cap_usd)
+    return SharedBudget(ledger, f"batch:{batch_of(chunk)}", cap_usd)
 
 
 def _rel(name: str) -> str:

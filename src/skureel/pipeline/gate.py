@@ -1,10 +1,13 @@
 """The QA gate around hosted generation: each base clip is held against the SKU's own photo before composing.
 
-gate: a failing clip is regenerated once with a new seed (a new content key: paid once more, recorded in the
-      ledger, inside the run's budget); a second failure holds the cell for review (not composed, not published,
-      reported with the failing measure in words).
-warn: a failing clip is used anyway; its flags travel into the sidecar and manifest.
-off:  no check.
+gate:  a failing clip is regenerated once with a new seed (a new content key: paid once more, recorded in the
+       ledger, inside the run's budget); a second failure holds the cell for review (not composed, not published,
+       reported with the failing measure in words, status `needs_review`). The hold is in the ledger (`reviews`):
+       a rerun answers from it, paying and scoring nothing, until the photo, prompt or provider changes (a new
+       first clip) or templates/qa.yaml does (both paid clips are scored again, for free).
+retry: as gate, and a held cell buys one more clip with a seed of its own (`skureel run --qa retry`).
+warn:  a failing clip is used anyway; its flags travel into the sidecar and manifest.
+off:   no check.
 """
 
 from __future__ import annotations
@@ -17,15 +20,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 from skureel.domain import Product, ShotSpec, UnusableInput, plain_error
+from skureel.ledger import Ledger
 from skureel.pipeline.hosted import HostedContext, HostedResult, generate_shot
 from skureel.pipeline.work import ShotWork
+from skureel.publish.storage import Target
 from skureel.qa import QaReport, Reference, from_cutout, load_thresholds, score_clip
 from skureel.qa.thresholds import Thresholds
 from skureel.render.compose import Prepared
 
-QaMode = Literal["off", "warn", "gate"]
-QA_MODES: tuple[str, ...] = ("off", "warn", "gate")
+QaMode = Literal["off", "warn", "gate", "retry"]
+QA_MODES: tuple[str, ...] = ("off", "warn", "gate", "retry")
 NEEDS_REVIEW = "needs review"
+REVIEW_STATUS = "needs_review"  # the cell's status in the manifest, the run summary and the review sidecar
 
 _refs: dict[tuple[str, bool], Reference] = {}
 _refs_lock = threading.Lock()
@@ -38,9 +44,16 @@ def default_mode(providers: list[str], requested: str | None) -> QaMode:
     return "warn" if all(p.partition(":")[0] == "local" for p in providers) else "gate"
 
 
-def retry_seed(seed: int) -> int:
-    """A new seed that is the same on every rerun, so a rerun reuses the paid retry instead of buying a third clip."""
-    return int(hashlib.sha256(f"{seed}:qa-retry".encode()).hexdigest()[:8], 16) % 2_147_483_647
+def retry_seed(seed: int, round_: int = 1) -> int:
+    """A new seed that is the same on every rerun, so a rerun reuses the paid retry instead of buying a third clip;
+    round 2, 3 ... are the explicit retries of a held cell (`--qa retry`)."""
+    tag = "qa-retry" if round_ == 1 else f"qa-retry-{round_}"
+    return int(hashlib.sha256(f"{seed}:{tag}".encode()).hexdigest()[:8], 16) % 2_147_483_647
+
+
+def thresholds_digest() -> str:
+    """Which thresholds a verdict was reached under: a held cell is judged again once templates/qa.yaml changes."""
+    return hashlib.sha256(load_thresholds().model_dump_json().encode()).hexdigest()[:16]
 
 
 def reference_for(source: Prepared, limits: Thresholds, avatar: bool) -> Reference:
@@ -96,15 +109,38 @@ def _reasons(verdict: QaReport | str) -> str:
 def _hold(result: HostedResult, verdict: QaReport | str, paid: float) -> HostedResult:
     """Not composed, not published: the cell waits for a person, with the failing measure in words."""
     result.failure = f"{NEEDS_REVIEW}: {_reasons(verdict)}"
+    result.review = {"status": REVIEW_STATUS, "qa_score": f"{verdict.score:g}" if isinstance(verdict, QaReport) else "0",
+                     "qa_flags": " ".join(verdict.flags) if isinstance(verdict, QaReport) else "unusable"}
     result.clip = None
     result.qa_spent_usd = paid
+    return result
+
+
+def _record_hold(ctx: HostedContext, item: ShotWork, first_key: str, rounds: int, held: HostedResult,
+                 tried: list[dict[str, Any]]) -> None:
+    """The hold in the ledger: what a rerun answers from, and what the review sidecar and the studio show."""
+    last = tried[-1]
+    ctx.ledger.hold(held.sku, item.shot.shot_id, first_key, rounds, {
+        "reason": held.failure, **held.review, "qa_reasons": last.get("qa_reasons", []),
+        "attempts": len(tried), "content_keys": [c["content_key"] for c in tried],
+        "seeds": [c.get("qa_seed", item.shot.seed) for c in tried], "provider": held.provider,
+        "model": last.get("model"), "kind": item.shot.kind, "clip_path": last.get("path"),
+        "cost_usd": round(held.qa_spent_usd, 4), "thresholds": thresholds_digest()})
+
+
+def _still_held(result: HostedResult, hold: dict[str, Any]) -> HostedResult:
+    row = hold["row"]
+    result.failure, result.clip = str(row.get("reason") or NEEDS_REVIEW), None
+    result.review = {k: str(row.get(k, "")) for k in ("status", "qa_score", "qa_flags")}
+    result.qa_spent_usd = float(row.get("cost_usd") or 0.0)  # what the held clips cost, as a reused clip counts
+    result.notes.append("qa: still held for review from an earlier run (nothing paid); --qa retry buys one more clip")
     return result
 
 
 async def generate_gated(product: Product, item: ShotWork, hero: Prepared | None, chain: list[str],
                          ctx: HostedContext, presenter: Prepared | None = None, gallery: Sequence[Prepared] = (),
                          *, mode: QaMode = "gate") -> HostedResult:
-    first = await generate_shot(product, item, hero, chain, ctx, presenter, gallery)
+    first = await generate_shot(product, item, hero, chain, ctx, presenter, gallery)  # a paid clip is reused
     avatar = item.shot.kind == "avatar"
     source = presenter if avatar else hero
     if mode == "off" or first.clip is None or first.provider is None:
@@ -112,34 +148,57 @@ async def generate_gated(product: Product, item: ShotWork, hero: Prepared | None
     if source is None:
         first.notes.append("qa: not checked, there is no photo to hold the clip against")
         return first
+    first_key = str(first.clip["content_key"])
+    hold = ctx.ledger.held(product.sku, item.shot.shot_id) if mode in ("gate", "retry") else None
+    if hold is not None and hold["content_key"] != first_key:
+        hold = None  # the photo, prompt or provider changed since: a new first clip, judged afresh
+    # the ledger decides: nothing paid, nothing scored again; unless the automatic retry never happened (the budget
+    # ran out before it) or the thresholds changed since the verdict
+    if hold is not None and mode == "gate" and int(hold["row"].get("attempts") or 0) >= 2 \
+            and hold["row"].get("thresholds") == thresholds_digest():
+        return _still_held(first, hold)
     verdict = await _score(first, source, item.shot.kind)
     if isinstance(verdict, QaReport):
         first.clip.update(qa_fields(verdict, 1))
         if verdict.passed:
+            ctx.ledger.release_hold(product.sku, item.shot.shot_id)
             return first
     if mode == "warn":
         first.notes.append(f"qa (warn only): {_reasons(verdict)}")
         return first
-    first_cost = float(first.clip.get("cost_usd") or 0.0)
-    retry = item.model_copy(update={"shot": item.shot.model_copy(update={"seed": retry_seed(item.shot.seed)})})
-    second = await generate_shot(product, retry, hero, chain, ctx, presenter, gallery)
-    if second.fallback_local:  # the chain ends in `local` and no hosted provider could retry: the studio composite
-        second.notes.insert(0, f"qa: rendered locally instead after: {_reasons(verdict)}")
-        second.qa_spent_usd = first_cost
-        return second
-    if second.clip is None or second.provider is None:  # no second try possible (budget, provider): hold the first
-        held = _hold(first, verdict, first_cost)
-        held.failure = f"{held.failure} (not regenerated: {second.failure or 'no provider could take it'})"
-        return held
-    again = await _score(second, source, item.shot.kind)
-    second.notes.insert(0, f"qa: regenerated once with seed {retry_seed(item.shot.seed)} after: {_reasons(verdict)}")
-    second.qa_spent_usd = first_cost  # the rejected clip was paid too
-    second.clip["qa_seed"] = retry_seed(item.shot.seed)  # the seed that made the published clip
-    if isinstance(again, QaReport):
-        second.clip.update(qa_fields(again, 2))
-        if again.passed:
-            return second
-    return _hold(second, again, first_cost + float(second.clip.get("cost_usd") or 0.0))
+    paid = float(first.clip.get("cost_usd") or 0.0)
+    done_rounds = int(hold["rounds"] or 0) if hold is not None else 0
+    # round 1 is the automatic retry (paid once, reused by every rerun); `--qa retry` on a held cell adds one round
+    rounds = [1] + ([done_rounds + 2] if mode == "retry" and hold is not None else [])
+    current, tried = first, [first.clip]
+    for round_ in rounds:
+        seed = retry_seed(item.shot.seed, round_)
+        retry = item.model_copy(update={"shot": item.shot.model_copy(update={"seed": seed})})
+        again = await generate_shot(product, retry, hero, chain, ctx, presenter, gallery)
+        if again.fallback_local:  # the chain ends in `local` and no hosted provider could retry: the studio composite
+            again.notes.insert(0, f"qa: rendered locally instead after: {_reasons(verdict)}")
+            again.qa_spent_usd = paid
+            return again
+        if again.clip is None or again.provider is None:  # no further try possible (budget, provider): hold
+            held = _hold(current, verdict, paid)
+            held.failure = f"{held.failure} (not regenerated: {again.failure or 'no provider could take it'})"
+            _record_hold(ctx, item, first_key, done_rounds + (round_ > 1), held, tried)
+            return held
+        again.notes.insert(0, f"qa: regenerated with seed {seed} after: {_reasons(verdict)}")
+        again.qa_spent_usd = paid  # the rejected clips were paid too
+        again.clip["qa_seed"] = seed  # the seed that made this clip
+        verdict = await _score(again, source, item.shot.kind)
+        tried.append(again.clip)
+        if isinstance(verdict, QaReport):
+            again.clip.update(qa_fields(verdict, len(tried)))
+            if verdict.passed:
+                ctx.ledger.release_hold(product.sku, item.shot.shot_id)
+                return again
+        paid += float(again.clip.get("cost_usd") or 0.0)
+        current = again
+    held = _hold(current, verdict, paid)
+    _record_hold(ctx, item, first_key, done_rounds + (len(rounds) > 1), held, tried)
+    return held
 
 
 async def generate_gated_group(product: Product, items: Sequence[ShotWork], hero: Prepared | None, chain: list[str],
@@ -174,3 +233,39 @@ async def generate_gated_group(product: Product, items: Sequence[ShotWork], hero
         alone.qa_spent_usd += float(cut.clip.get("cost_usd") or 0.0)  # its share of the storyboard was paid
         results.append(alone)
     return results
+
+
+def review_rel(sku: str, shot_id: str) -> str:
+    """Where a held cell's review sidecar lives: review/<sku>/<sku>__<shot>.json, apart from the published clips."""
+    from skureel.naming import shot_key, sku_key
+
+    return f"review/{sku_key(sku)}/{sku_key(sku)}__{shot_key(shot_id)}.json"
+
+
+def review_outputs(ledger: Ledger, target: Target, held: Sequence[dict[str, str]],
+                   titles: dict[str, str]) -> list[dict[str, Any]]:
+    """The run's held cells as manifest rows (status needs_review, qa_score, qa_flags), each with a review sidecar
+    written; the sidecars of cells released since (a later clip passed) are removed."""
+    import json
+
+    holds = {(r["sku"], r["shot_id"]): r for r in ledger.all_reviews()}
+    rows: list[dict[str, Any]] = []
+    for cell in held:
+        sku, shot = cell["sku"], cell["shot"]
+        info = dict((holds.get((sku, shot)) or {}).get("row") or {})
+        info.pop("thresholds", None)
+        rel = review_rel(sku, shot)
+        row: dict[str, Any] = {
+            "sku": sku, "title": titles.get(sku, ""), "shot": shot, "kind": info.get("kind", ""),
+            "status": REVIEW_STATUS, "reason": cell.get("reason", ""), "provider": info.get("provider", ""),
+            "model": info.get("model", ""), "content_key": (info.get("content_keys") or [""])[-1],
+            "cost_usd": info.get("cost_usd", 0.0), "qa_score": float(cell.get("qa_score") or 0.0),
+            "qa_flags": cell.get("qa_flags", "").split(), "qa_reasons": info.get("qa_reasons", []),
+            "qa_attempts": info.get("attempts", 0), "sidecar_uri": target.uri(rel),
+            "clip_path": info.get("clip_path")}  # the held base clip, in the local cache: what a reviewer looks at
+        target.put_bytes(json.dumps({**info, **row}, indent=2, ensure_ascii=False, default=str).encode(), rel)
+        rows.append(row)
+    for (sku, shot), record in holds.items():
+        if record["state"] != REVIEW_STATUS and target.exists(review_rel(sku, shot)):
+            target.remove(review_rel(sku, shot))
+    return rows

@@ -23,6 +23,7 @@ from skureel.ledger import Ledger, owner_id
 from skureel.pipeline.adapt import Limits, Payload, adapt_image
 from skureel.pipeline.claims import hold_claim
 from skureel.pipeline.work import ShotWork, voice_for
+from skureel.planning.bases import ratio
 from skureel.prompts import RenderedPrompt, render_prompt
 from skureel.providers import credentials as creds
 from skureel.providers.base import (
@@ -103,15 +104,19 @@ class HostedResult(BaseModel):
     left_by_budget: bool = False
     notes: list[str] = Field(default_factory=list)
     qa_spent_usd: float = 0.0  # paid for clips the QA gate rejected (pipeline/gate.py), beyond `clip`'s own cost
+    review: dict[str, str] = Field(default_factory=dict)  # the QA gate held the cell: status, qa_score, qa_flags
 
 
-def image_payload(source: Prepared | None, caps: Capabilities, background: str) -> Payload | None:
-    """The photo as this provider accepts it (see pipeline/adapt.py); None without a photo."""
+def image_payload(source: Prepared | None, caps: Capabilities, background: str,
+                  aspect: str | None = None) -> Payload | None:
+    """The photo as this provider accepts it (see pipeline/adapt.py), at `aspect` for a per-family base (the output
+    of image-to-video follows the image); None without a photo."""
     if source is None:
         return None
     bbox = tuple(int(v) for v in source.cutout.bbox)
     limits = Limits(min_side=caps.image_min_side, max_bytes=caps.image_max_bytes,
-                    min_aspect=caps.image_aspect_range[0], max_aspect=caps.image_aspect_range[1])
+                    min_aspect=caps.image_aspect_range[0], max_aspect=caps.image_aspect_range[1],
+                    target_aspect=ratio(aspect) if aspect else None)
     return adapt_image(source.asset.path, source.asset.sha256, bbox, limits, background)
 
 
@@ -202,7 +207,8 @@ async def generate_shot(product: Product, item: ShotWork, hero: Prepared | None,
         if not avatar and not (caps.image_to_video or caps.text_to_video):
             result.notes.append(f"{name}: avatar-only provider")
             continue
-        payload = image_payload(source, caps, ctx.brand.colours.background)
+        payload = image_payload(source, caps, ctx.brand.colours.background,
+                                item.shot.aspect_ratio if item.family else None)
         if payload is None and not caps.text_to_video:
             result.notes.append(f"{name}: needs an image")
             continue
@@ -311,6 +317,15 @@ async def _run_claimed(name: str, request: JobRequest, cost: float, box: tuple[f
             "cost_usd": row.get("cost_usd") or cost, "model": request.rendered.model}
     if row["state"] == "done" and dest.exists():
         return clip  # paid for before: reuse
+    paid_elsewhere = _done_marker(dest)
+    if row["state"] == "intent" and paid_elsewhere.is_file():
+        # bought before for another output (a studio batch, a moved folder): the cache is shared, the payment too
+        sha256 = paid_elsewhere.read_text().strip()
+        if dest.is_file() and _sha256(dest) == sha256:
+            ledger.update_job(key, state="done", clip_path=str(dest), clip_sha256=sha256)
+            return clip
+        ledger.update_job(key, state="unknown")  # paid, but the cached file is damaged: look the job up, never rebuy
+        row = ledger.job(key) or row
     if row["state"] == "rejected":
         raise Rejected(name, row.get("error") or "rejected earlier")
     if row["state"] == "failed":  # the vendor ran it and it failed: no clip was delivered, so it may be bought again
@@ -365,10 +380,20 @@ async def _run_claimed(name: str, request: JobRequest, cost: float, box: tuple[f
             if not isinstance(exc, Transient):
                 ledger.update_job(key, state="failed", error=str(exc))
             raise
+    sha256 = _sha256(dest)
+    ledger.update_job(key, state="done", clip_path=str(dest), clip_sha256=sha256)
+    _done_marker(dest).write_text(sha256)  # written last: a marker means the cached clip is whole and was paid for
+    return clip
+
+
+def _done_marker(clip: Path) -> Path:
+    return clip.with_suffix(".sha256")
+
+
+def _sha256(file: Path) -> str:
     import hashlib
 
-    ledger.update_job(key, state="done", clip_path=str(dest), clip_sha256=hashlib.sha256(dest.read_bytes()).hexdigest())
-    return clip
+    return hashlib.sha256(file.read_bytes()).hexdigest()
 
 
 def _json(text: str | None) -> dict[str, Any]:

@@ -15,12 +15,13 @@ def hosted_items(run: RunPlan) -> list[tuple[int, int]]:
 
 def hosted_groups(run: RunPlan, pending: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
     """The pending shots grouped for generation: a SKU's several non-avatar shots together (a multi-shot model can
-    make them as one storyboard, paid once), every other shot on its own."""
-    by_sku: dict[int, list[tuple[int, int]]] = {}
+    make them as one storyboard, paid once), every other shot on its own. With per-family bases each family's
+    shots are a group of their own: a storyboard has one aspect."""
+    by_sku: dict[tuple[int, str | None], list[tuple[int, int]]] = {}
     for wi, si in pending:
-        by_sku.setdefault(wi, []).append((wi, si))
+        by_sku.setdefault((wi, run.work[wi].shots[si].family), []).append((wi, si))
     groups: list[list[tuple[int, int]]] = []
-    for wi, keys in by_sku.items():
+    for (wi, _), keys in by_sku.items():
         board = [k for k in keys if run.work[wi].shots[k[1]].shot.kind != "avatar"]
         if len(board) > 1:
             groups.append(board)
@@ -42,7 +43,7 @@ def apply_results(run: RunPlan, results: dict[tuple[int, int], HostedResult]) ->
             work.shots[si] = item.model_copy(update={"rendered": render_prompt(item.shot, "local")})
             continue
         if result.clip is not None and result.provider:
-            work.hosted_clips[item.shot.shot_id] = result.clip
+            work.hosted_clips[item.slot] = result.clip
             rendered = render_prompt(item.shot, result.provider, result.clip.get("model"))  # the model that made it
             work.shots[si] = item.model_copy(update={"rendered": rendered})
             spend += float(result.clip.get("cost_usd") or 0.0)
@@ -51,7 +52,8 @@ def apply_results(run: RunPlan, results: dict[tuple[int, int], HostedResult]) ->
         if result.left_by_budget:
             left.append(result.sku)
         else:
-            failures.append({"sku": result.sku, "shot": result.shot_id, "reason": result.failure or "failed"})
+            failures.append({"sku": result.sku, "shot": result.shot_id, "reason": result.failure or "failed",
+                             **result.review})  # status needs_review: held by the QA gate, counted apart
     for wi, indexes in drop.items():
         run.work[wi].shots = [s for i, s in enumerate(run.work[wi].shots) if i not in indexes]
     run.work = [w for w in run.work if w.shots]

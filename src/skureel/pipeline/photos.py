@@ -35,4 +35,6 @@ def load_photos(product: Product, cache: ImageCache, *, hosted: bool) -> Photos:
     hero, placeholders = choose_hero(prepared)
     usable = [p for p in prepared if p.cutout.mode != "placeholder"]
     gallery = sorted(usable, key=lambda p: (-p.cutout.packshot_score, prepared.index(p)))
+    if hero is not None:  # an opening package shows the next-best photo inside (render/compose.inside_photo)
+        hero.second = next((p for p in gallery if p is not hero), None)
     return Photos(hero=hero, gallery=gallery, notes=notes + placeholders)

@@ -18,6 +18,7 @@ from skureel.keys import content_key, overlay_hash
 from skureel.ledger import Ledger
 from skureel.naming import clip_stem, sku_key
 from skureel.pipeline.avatar_local import produce_presenter
+from skureel.pipeline.bases import formats_of
 from skureel.pipeline.photos import load_photos
 from skureel.pipeline.work import (
     Composed,
@@ -30,7 +31,7 @@ from skureel.pipeline.work import (
     tags_for,
     voice_for,
 )
-from skureel.render.compose import Prepared, compose_clip, render_local
+from skureel.render.compose import Prepared, compose_clip, inside_photo, render_local
 
 
 def produce_sku(work: SkuWork) -> SkuOutcome:
@@ -77,7 +78,7 @@ def _produce_shot(work: SkuWork, item: ShotWork, hero: Prepared | None, outcome:
     product, brand = work.product, work.brand
     shot = item.shot
     provider = item.rendered.provider
-    if shot.kind == "avatar" and shot.shot_id not in work.hosted_clips:
+    if shot.kind == "avatar" and item.slot not in work.hosted_clips:
         produce_presenter(work, item, hero, outcome, ledger, staging)
         return
     if provider == "local" and hero is None and shot.kind != "avatar":
@@ -85,9 +86,11 @@ def _produce_shot(work: SkuWork, item: ShotWork, hero: Prepared | None, outcome:
         outcome.failures.append({"sku": product.sku, "shot": shot.shot_id, "reason": reason})
         return
     digests = [hero.asset.sha256] if hero else []
+    if provider == "local" and hero is not None and (inside := inside_photo(shot, hero)) is not None:
+        digests.append(inside.asset.sha256)  # what the opening package shows is an input of the clip too
     key = content_key(shot, digests, provider, item.rendered.model, item.rendered.params, brand,
                       None if provider == "local" else item.rendered.prompt)
-    hosted = work.hosted_clips.get(shot.shot_id)
+    hosted = work.hosted_clips.get(item.slot)
     if provider == "local":
         ledger.record_intent(key, sku=product.sku, shot_id=shot.shot_id, provider="local", model=item.rendered.model,
                              seed=shot.seed, blueprint_hash=shot.blueprint_hash(), input_fingerprint=",".join(digests),
@@ -101,7 +104,7 @@ def _produce_shot(work: SkuWork, item: ShotWork, hero: Prepared | None, outcome:
     else:
         key = hosted["content_key"]
     local_qa: dict[str, Any] | None = None
-    for fmt in work.formats:
+    for fmt in formats_of(work, item):  # every format, or this base's share of them (--bases per-family)
         ohash = overlay_hash(product, brand, fmt, shot.language)
         existing = ledger.deliverable(product.sku, shot.shot_id, fmt)
         if (not work.force and existing and existing["state"] == "published" and existing["content_key"] == key
@@ -123,6 +126,9 @@ def _produce_shot(work: SkuWork, item: ShotWork, hero: Prepared | None, outcome:
                 assert hero is not None
                 result, boxes = render_local(shot, hero, fmt, brand, overlay_for(product, brand), out,
                                              quality=work.quality, metadata=metadata)
+            elif work.settings.bench_skip_compose:  # SKUREEL_BENCH_SKIP_COMPOSE: bench/scale.py only
+                assert hosted is not None
+                result = _uncomposed(Path(hosted["path"]), out)
             else:
                 assert hosted is not None
                 result = compose_clip(Path(hosted["path"]), hosted.get("product_box"), float(hosted["duration_s"]),
@@ -167,6 +173,25 @@ def _produce_shot(work: SkuWork, item: ShotWork, hero: Prepared | None, outcome:
             row.update(local_qa)
         outcome.composed.append(Composed(sku=product.sku, shot_id=shot.shot_id, format=fmt, path=str(out),
                                          poster=str(poster), row=row))
+
+
+def _uncomposed(clip: Path, out: Path) -> Any:
+    """The base clip published as it is (no reframe, overlays, end card or audio): what the scale benchmark
+    publishes so that 2 cores measure the fan-out, claims and paid jobs, not the encoder."""
+    import shutil
+
+    import av
+
+    from skureel.render.probe import ProbeResult
+
+    shutil.copyfile(clip, out)
+    with av.open(str(out)) as container:
+        video = container.streams.video[0]
+        return ProbeResult(path=str(out), codec=video.codec_context.name, profile="", pix_fmt="",
+                           width=video.codec_context.width, height=video.codec_context.height,
+                           fps=float(video.average_rate or 0), frames=video.frames,
+                           duration_s=float(container.duration or 0) / 1e6, audio_codec=None, audio_rate=None,
+                           audio_channels=None, lufs_i=None, true_peak_db=None, faststart=False)
 
 
 def _own_speech(shot: ShotSpec, provider: str, brand: BrandKit) -> Any:

@@ -21,8 +21,9 @@ from skureel.exports import write_table
 from skureel.keys import product_hash
 from skureel.ledger import Ledger
 from skureel.naming import clip_rel, sku_key
-from skureel.pipeline.gate import default_mode
+from skureel.pipeline.gate import REVIEW_STATUS, default_mode, review_outputs
 from skureel.pipeline.migrate import migrate_names, relative
+from skureel.pipeline.picks import adopt_picks, apply_picks, load_picks
 from skureel.pipeline.work import Composed, ShotWork, SkuOutcome, SkuWork
 from skureel.planning.plan import build_plan
 from skureel.publish.manifest import manifest_csv, manifest_json, render_report, sidecar
@@ -49,6 +50,11 @@ class RunRequest(BaseModel):
     feed_format: str | None = None
     sheet: str | None = None
     qa: str | None = None  # off | warn | gate; None: gate when a hosted provider is in the chain (pipeline/gate.py)
+    seeds: dict[str, int] = Field(default_factory=dict)  # SKU -> seed for a re-run with a new seed (the studio)
+    remap: dict[str, str] = Field(default_factory=dict)  # field -> column chosen by hand (studio remap)
+    prompts: dict[str, dict[str, str]] = Field(default_factory=dict)  # sku -> shot -> edited prompt (studio)
+    bases: str | None = None  # one | per-family; None: the plan chooses (planning/bases.py)
+    seed_from: str | None = None  # a `skureel compare` folder whose picks pin each SKU's model and seed
 
 
 class RunPlan(BaseModel):
@@ -72,17 +78,24 @@ def prepare_run(request: RunRequest, settings: Settings) -> RunPlan:
     """Ingest, plan and diff against the ledger; unchanged products get no work item at all."""
     brand = load_brand_kit(request.brand_kit)
     report = ingest(request.catalog, feed_format=request.feed_format, sheet=request.sheet,
-                    include_inactive=request.include_inactive)
+                    include_inactive=request.include_inactive, remap=request.remap or None)
     products = report.products
     if request.only:
         wanted = set(request.only)
         products = [p for p in products if p.sku in wanted or p.key in wanted]
+    if request.seeds:  # a new seed changes the content key (one new paid job) and the product hash (not skipped)
+        products = [p.model_copy(update={"video": p.video.model_copy(update={"seed": request.seeds[p.sku]})})
+                    if p.sku in request.seeds else p for p in products]
+    picks = load_picks(request.seed_from) if request.seed_from else {}
+    if picks:  # `--seed-from compare`: each picked SKU on its model and seed (pipeline/picks.py)
+        products = apply_picks(products, picks, request.providers)
     ledger = Ledger.for_output(request.out, settings.cache_dir, settings.ledger_url)
     plan = build_plan(products, brand, providers=request.providers, formats=request.formats,
-                      languages=request.languages, price_overrides=settings.prices_override, quality=request.quality)
+                      languages=request.languages, price_overrides=settings.prices_override, quality=request.quality,
+                      prompts=request.prompts, bases=request.bases, max_spend=request.max_spend)
     staging = settings.cache_dir / "staging" / datetime.now(UTC).strftime("%Y%m%dT%H%M%S") / str(os.getpid())
     target = Target(request.out, settings)
-    notes = migrate_names(ledger, target)
+    notes = migrate_names(ledger, target) + adopt_picks(ledger, picks)
     by_sku: dict[str, list[ShotWork]] = {}
     blocked: list[dict[str, str]] = []
     for item in plan.shots:
@@ -90,7 +103,8 @@ def prepare_run(request: RunRequest, settings: Settings) -> RunPlan:
             blocked.append({"sku": item.shot.sku, "shot": item.shot.shot_id,
                             "reason": "lint: " + "; ".join(f.message for f in item.findings if f.severity == "error")})
             continue
-        by_sku.setdefault(item.shot.sku, []).append(ShotWork(shot=item.shot, rendered=item.rendered, cost_usd=item.cost.usd))
+        by_sku.setdefault(item.shot.sku, []).append(ShotWork(shot=item.shot, rendered=item.rendered, cost_usd=item.cost.usd,
+                                                             family=item.family))
     work: list[SkuWork] = []
     unchanged: list[str] = []
     hashes: dict[str, str] = {}
@@ -99,7 +113,7 @@ def prepare_run(request: RunRequest, settings: Settings) -> RunPlan:
         if not shots:
             continue
         formats = [f for f in (product.video.formats or request.formats) if f in request.formats] or request.formats
-        digest_now = product_hash(product, brand, request.providers, formats, request.quality)
+        digest_now = product_hash(product, brand, request.providers, formats, request.quality, plan.bases)
         hashes[product.sku] = digest_now
         state = ledger.product_state(product.sku)
         if not request.force and state and state["product_hash"] == digest_now and state["state"] == "delivered" \
@@ -194,6 +208,8 @@ def finalize(run: RunPlan, outcomes: list[SkuOutcome], spend_usd: float = 0.0,
         reason = failure.get("reason", "")
         if ("the row has none" in reason or "no usable image" in reason) and ingest_reasons.get(sku):
             failure["reason"] = "no usable product image (" + "; ".join(ingest_reasons[sku]) + ")"
+    held = [f for f in failures if f.get("status") == REVIEW_STATUS]  # held by the QA gate: not failures (gate.py)
+    failures = [f for f in failures if f.get("status") != REVIEW_STATUS]
     rows: list[dict[str, Any]] = []
     for record in ledger.all_deliverables():
         if record["state"] not in ("published", "retired") or not record["row"]:
@@ -209,15 +225,16 @@ def finalize(run: RunPlan, outcomes: list[SkuOutcome], spend_usd: float = 0.0,
         "products_delivered": len({r["sku"] for r in rows if r["status"] == "delivered"}),
         "delivered": len([r for r in rows if r["status"] == "delivered"]), "composed_this_run": delivered_now,
         "reused_this_run": sum(len(o.reused) for o in outcomes) + reused_elsewhere, "skipped_unchanged": len(run.unchanged),
-        "failed": len(failures), "retired": retired, "row_errors": len(run.report.errors),
+        "failed": len(failures), "needs_review": len(held), "retired": retired, "row_errors": len(run.report.errors),
         "spend_usd": round(spend_usd, 4), "estimate_usd": run.estimate_usd, "providers": run.request.providers,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     rows = annotate_manifest({"deliverables": rows}, PublishState(ledger.url))["deliverables"]  # targets' ids stay
     summary["failures"] = failures
+    summary["held"] = held_rows = review_outputs(ledger, target, held, {p.sku: p.title for p in run.report.products})
     summary["notes"] = run.notes + [f"SKU {o.sku!r}: {note}" for o in outcomes for note in o.notes if not o.failures]
     target.put_bytes(manifest_json(rows, summary), "manifest.json")
-    target.put_bytes(manifest_csv(rows), "manifest.csv")
+    target.put_bytes(manifest_csv(rows + held_rows), "manifest.csv")  # held rows: status needs_review
     root = str(target.root) if target.local else target.out
     target.put_bytes(render_report(rows, failures, summary, root), "report.html")
     if run.report.errors:

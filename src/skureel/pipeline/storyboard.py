@@ -44,7 +44,7 @@ async def generate_storyboard(product: Product, items: Sequence[ShotWork], hero:
     total = sum(b.duration_s for b in board)
     rendered = first.rendered.model_copy(update={"duration_s": total,
                                                  "prompt": " ".join(b.prompt for b in board)[:2500]})
-    payload = image_payload(hero, caps, ctx.brand.colours.background)
+    payload = image_payload(hero, caps, ctx.brand.colours.background, first.shot.aspect_ratio if first.family else None)
     digests = [hero.asset.sha256] if hero else []
     if payload and payload.adapted:
         digests.append(payload.digest)

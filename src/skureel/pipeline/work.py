@@ -29,6 +29,12 @@ class ShotWork(BaseModel):
     shot: ShotSpec
     rendered: RenderedPrompt
     cost_usd: float = 0.0
+    family: str | None = None  # --bases per-family: this shot's vertical or horizontal base (planning/bases.py)
+
+    @property
+    def slot(self) -> str:
+        """Where its hosted base clip is kept in SkuWork.hosted_clips: one per shot, or one per shot and family."""
+        return f"{self.shot.shot_id}@{self.family}" if self.family else self.shot.shot_id
 
 
 class SkuWork(BaseModel):

@@ -10,6 +10,7 @@ import colorsys
 import hashlib
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from skureel.domain import AudioSpec, BrandKit, Product, ShotSpec
 from skureel.domain.shot import ShotKind
@@ -66,19 +67,56 @@ def _aspect(product: Product, formats: Iterable[str]) -> str:
     return "9:16" if not wanted & _HORIZONTAL else "1:1"
 
 
+_ARTICLE = re.compile(r"(?i)^(the|a|an)\s")
+_PLACEHOLDER = re.compile(r"(?i)\b(see|page|n/?a|various|assorted|default|multi)\b|;|,")  # not a colour
+
+
 def _subject(product: Product, material_label: str) -> str:
+    """The product named once, with an article, and what the title does not say yet (colour, material, size)."""
     title = re.sub(r"\s+", " ", product.title).strip()
-    parts = [f"the {title}"]
+    parts = [title if _ARTICLE.match(title) else f"the {title}"]
     details = []
-    if product.color and product.color.casefold() not in title.casefold():
+    if product.color and product.color.casefold() not in title.casefold() and not _PLACEHOLDER.search(product.color):
         details.append(f"in {product.color.lower()}")
     if material_label and material_label != "product" and material_label.split()[0] not in title.casefold():
         details.append(f"made of {material_label}")
-    if product.size and len(product.size) < 30:
+    if product.size and len(product.size) < 30 and "," not in product.size:  # a list of sizes says nothing on camera
         details.append(f"size {product.size}")
     if details:
         parts.append(", ".join(details))
     return ", ".join(parts)
+
+
+def _environment(template: str, backdrop: str) -> str:
+    """The recipe's set in the brand's background colour, which the local renderer paints too."""
+    return template.replace("{backdrop}", backdrop) if "{backdrop}" in template else f"{template}, {backdrop} backdrop"
+
+
+@lru_cache(maxsize=256)
+def _word_start(word: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w])" + re.escape(word))
+
+
+def _with_tone(mood: str, tone: list[str], said: str) -> str:
+    """The mood plus the brand's tone words that the shot does not say already ('warm' once, not three times)."""
+    folded = said.casefold()
+    fresh = [w for w in tone[:3] if not _word_start(w.casefold()).search(folded)]  # "warm" in "warmly" too
+    return f"{mood}; brand tone {', '.join(fresh)}" if fresh else mood
+
+
+def _unique_items(*lists: str | None) -> str:
+    """Comma lists joined with each item once, in order (the brand and the material may both say 'extra objects')."""
+    seen: dict[str, str] = {}
+    for text in lists:
+        for item in (text or "").split(","):
+            if item.strip():
+                seen.setdefault(item.strip().casefold(), item.strip())
+    return ", ".join(seen.values())
+
+
+def rigid_product(product: Product, vocab: Vocabulary) -> bool:
+    """Whether the product's category holds its shape (a camera, a shoe, a bottle), whatever it is made of."""
+    return vocab.recipe_for(product.category, product.product_type, product.google_category, product.title).rigid
 
 
 def plan_product(product: Product, brand: BrandKit, vocab: Vocabulary, *, provider: str = "local",
@@ -97,6 +135,9 @@ def plan_product(product: Product, brand: BrandKit, vocab: Vocabulary, *, provid
             source = "recipe"
     material_key = match.key if match and match.known else recipe.material
     material = vocab.materials.get(material_key) or vocab.materials["generic"]
+    # a soft material on a rigid product (a leather-covered camera) moves like the product, not like the material
+    rigid = recipe.rigid and bool(material.rigid_physics)
+    physics = material.rigid_physics if rigid else material.physics
     lighting_name = (vocab.lookup("lighting", product.video.lighting) or vocab.lookup("lighting", brand.default_lighting)
                      or recipe.lighting)
     camera_name = (vocab.lookup("cameras", product.video.camera) or vocab.lookup("cameras", brand.camera_style)
@@ -104,20 +145,20 @@ def plan_product(product: Product, brand: BrandKit, vocab: Vocabulary, *, provid
     lens_name = vocab.lookup("lenses", product.video.lens) or vocab.lookup("lenses", brand.default_lens) or recipe.lens
     backdrop = colour_name(brand.colours.background)
     mood = product.video.mood or recipe.mood
-    if brand.tone:
-        mood = f"{mood}; brand tone {', '.join(brand.tone[:3])}"
-    negative = ", ".join(x for x in (product.video.negative_prompt or brand.negative_prompt, material.avoid) if x)
+    negative = _unique_items(product.video.negative_prompt or brand.negative_prompt, material.avoid)
     images = [product.resolve_image(i) for i in product.images]
     aspect = _aspect(product, formats)
-    subject = _subject(product, material.label if source != "unknown" else (material_text or ""))
+    # "made of electronics with screen" says nothing: a device is named by its title
+    label = "" if material_key == "electronics" else material.label
+    subject = _subject(product, label if source != "unknown" else (material_text or ""))
     shots: list[ShotSpec] = []
     for kind in shot_kinds(product, recipe):
         lens = vocab.lenses[lens_name]
         camera = vocab.cameras[camera_name].spec
-        effect = material.effect
+        effect = (material.rigid_effect or material.effect) if rigid else material.effect
         if kind == "detail":
             lens = vocab.lenses["100mm macro"] if not product.video.lens else lens
-            action = f"the lens glides slowly over the surface of {subject.removeprefix('the ')}, revealing texture and finish"
+            action = "a macro lens glides slowly over its surface, revealing texture and finish"  # named once, above
             if not product.video.camera:
                 camera = vocab.cameras["slow push-in"].spec
         elif kind == "in_use":
@@ -128,12 +169,14 @@ def plan_product(product: Product, brand: BrandKit, vocab: Vocabulary, *, provid
                 else "the product rises into frame and settles as light reveals it"
             effect = "reveal"
         elif kind == "avatar":
-            action = "a presenter stands beside the product and speaks warmly to camera"
+            action = "a presenter stands beside the product and speaks to camera with a friendly smile"
             camera = vocab.cameras["slow push-in"].spec
             lens = vocab.lenses["50mm"]
         else:
             action = recipe.action
         shot_id = kind if not language else f"{kind}-{language}"
+        environment = _environment(recipe.environment, backdrop)
+        said = " ".join((action, physics, environment, vocab.lighting[lighting_name].description, mood))
         script = script_for(product, brand, language) if kind == "avatar" else None
         duration = product.video.duration_s or _DEFAULT_DURATION[kind]
         if kind == "avatar" and script and not product.video.duration_s:
@@ -146,8 +189,9 @@ def plan_product(product: Product, brand: BrandKit, vocab: Vocabulary, *, provid
         )
         shots.append(ShotSpec(
             sku=product.sku, shot_id=shot_id, kind=kind, subject=subject, action=action, material=material_key,
-            material_physics=material.physics, environment=f"{recipe.environment}, {backdrop} backdrop",
-            lighting=vocab.lighting[lighting_name], camera=camera, lens=lens, duration_s=duration, mood=mood,
+            material_physics=physics, environment=environment,
+            lighting=vocab.lighting[lighting_name], camera=camera, lens=lens, duration_s=duration,
+            mood=_with_tone(mood, brand.tone, said),
             audio=audio, negative_prompt=negative,
             seed=product.video.seed if product.video.seed is not None else stable_seed(product.sku, shot_id),
             aspect_ratio=aspect, source_images=images, motion_effect=effect,

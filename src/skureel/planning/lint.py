@@ -6,6 +6,7 @@ import re
 
 from skureel.domain import BrandKit, ImageAsset, LintFinding, ShotSpec
 from skureel.imageio import fitness
+from skureel.planning.promptlint import lint_prompt
 from skureel.planning.script import WORDS_PER_SECOND
 from skureel.prompts import RenderedPrompt
 from skureel.providers.capabilities import model_caps
@@ -25,9 +26,11 @@ def _finding(severity: str, shot: ShotSpec, field: str, message: str, provider: 
 
 
 def lint_shot(shot: ShotSpec, rendered: RenderedPrompt, brand: BrandKit, *, hero: ImageAsset | None = None,
-              images_checked: bool = False, output_min_side: int = 1080, facts: str = "") -> list[LintFinding]:
+              images_checked: bool = False, output_min_side: int = 1080, facts: str = "",
+              rigid: bool = False) -> list[LintFinding]:
+    """`rigid`: the product's category holds its shape (planning.blueprint.rigid_product), for the prompt lint."""
     caps = model_caps(rendered.provider, rendered.model)
-    out: list[LintFinding] = []
+    out: list[LintFinding] = lint_prompt(shot, rendered, rigid=rigid)
     if caps.retired:
         out.append(_finding("error", shot, "provider", f"{caps.name} is retired since {caps.retired}: "
                             f"{caps.retired_reason}", caps.name))

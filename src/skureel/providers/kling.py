@@ -1,8 +1,10 @@
 """Kling official API: single-key Bearer or AK/SK JWT auth, image2video/text2video (v1.6 to 3.0), the 3.0 Omni
-endpoint with the SKU's gallery as `image_list`, multi-shot storyboards, native sound, external_task_id recovery."""
+endpoint with the SKU's gallery as `image_list`, multi-shot storyboards, native sound, Motion Control (avatars then
+lip-synced), external_task_id recovery, and a one-line reason when the vendor refuses a photo."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 import warnings
@@ -21,11 +23,15 @@ from skureel.providers.base import (
     Provider,
     RateLimited,
     Rejected,
+    TimedOut,
     Transient,
+    UnknownOutcome,
 )
 from skureel.providers.capabilities import model_caps
 from skureel.providers.modelspec import ModelSpec
 
+MOTION_ENDPOINT = "/v1/videos/motion-control"
+LIP_SYNC_ENDPOINT = "/v1/videos/advanced-lip-sync"
 OMNI_MAX_IMAGES = 7  # image_list, all kinds together (4 when a video is given; we send none)
 
 
@@ -76,9 +82,11 @@ class KlingProvider(Provider):
         return {"Authorization": f"Bearer {self._token[0]}", "Content-Type": "application/json"}
 
     def _raise_for(self, status: int, envelope: _Envelope) -> None:
-        code, message = envelope.code, envelope.message or "error"
+        code, message = envelope.code, " ".join((envelope.message or "error").split())[:300]  # one line, bounded
         if code == 0:
             return
+        if code in (1200, 1201) and "image" in message:  # the vendor's size/aspect/format rules for input photos
+            raise JobFailed(self.name, f"the photo was refused: {message}", code=str(code))
         if code in (1302, 1303):
             raise RateLimited(self.name, message, code=str(code))  # no Retry-After: exponential backoff from >= 1 s
         if code in (1101, 1102):
@@ -93,6 +101,8 @@ class KlingProvider(Provider):
         raise JobFailed(self.name, message, code=str(code))
 
     def _endpoint(self, request: JobRequest) -> str:
+        if request.rendered.params.get("motion_reference"):  # an avatar's last step is the lip-sync of the motion
+            return LIP_SYNC_ENDPOINT if request.shot.kind == "avatar" else MOTION_ENDPOINT
         if request.shot.kind == "avatar":
             return "/v1/videos/avatar/image2video"
         spec = self._spec(request)
@@ -115,16 +125,57 @@ class KlingProvider(Provider):
         return await self._create(endpoint, body, request.content_key)
 
     async def motion_control(self, image: bytes, video_url: str, content_key: str, *, orientation: str = "image",
-                             mode: str = "std", prompt: str = "", keep_sound: bool = False) -> JobRef:
+                             mode: str = "std", prompt: str = "", keep_sound: bool = False,
+                             model: str = "kling-v3") -> JobRef:
         """Motion Control 3.0: the body motion of a reference clip (3-10 s, 30 s with orientation `video`) moved onto
         the person in one image. No duration, aspect or seed: the output runs as long as the usable reference."""
-        body: dict[str, Any] = {"model_name": "kling-v3", "image_url": base64.b64encode(image).decode(),
+        body: dict[str, Any] = {"model_name": model, "image_url": base64.b64encode(image).decode(),
                                 "video_url": video_url, "character_orientation": orientation, "mode": mode,
                                 "keep_original_sound": "yes" if keep_sound else "no", "external_task_id": content_key}
         if prompt:
             body["prompt"] = prompt[:2500]  # scene, style and camera; the motion itself comes from the video
-        endpoint = "/v1/videos/motion-control"
-        return await self._create(endpoint, body, content_key)
+        return await self._create(MOTION_ENDPOINT, body, content_key)
+
+    async def _motion(self, request: JobRequest, key: str) -> JobRef:
+        params = request.rendered.params
+        if not request.image:
+            raise JobFailed(self.name, "motion control needs the photo to move")
+        model = "kling-v2-6" if request.rendered.model == "kling-v2-6" else "kling-v3"
+        return await self.motion_control(request.image, str(params["motion_reference"]), key,
+                                         orientation=str(params.get("orientation", "image")),
+                                         mode=str(params.get("mode", "std")), prompt=request.rendered.prompt, model=model)
+
+    async def _motion_avatar(self, request: JobRequest) -> JobRef:
+        """The presenter moved like the reference clip (Motion Control), then that clip lip-synced to our speech:
+        two paid jobs, each found again by its own external_task_id first, so a retried or resumed submit never
+        pays for either twice. Returns the lip-sync job, the one the pipeline polls and downloads."""
+        if not request.audio:
+            raise JobFailed(self.name, "an avatar needs speech audio to lip-sync")
+        moved_key = f"{request.content_key}-motion"
+        moved = await self._lookup(MOTION_ENDPOINT, moved_key)
+        if moved is None:
+            try:
+                moved = await self._motion(request, moved_key)
+            except UnknownOutcome:  # the answer was lost: the job may exist, and its external id finds it
+                moved = await self._lookup(MOTION_ENDPOINT, moved_key)
+                if moved is None:
+                    raise
+        state = await self._until_done(moved)
+        if state.status != "succeeded" or not state.video_url:
+            raise JobFailed(self.name, f"motion control failed: {state.error or 'no video'}", code=state.error_code)
+        return await self.lip_sync(state.video_url, request.audio, request.content_key)
+
+    async def _until_done(self, ref: JobRef, deadline_s: float = 1800.0) -> JobState:
+        """A job this adapter needs finished before its next step (the pipeline polls only the last one)."""
+        start, delay = time.monotonic(), 0.25
+        while True:
+            state = await self.poll(ref)
+            if state.status in ("succeeded", "failed"):
+                return state
+            if time.monotonic() - start > deadline_s:
+                raise TimedOut(self.name, f"motion control did not finish within {deadline_s:g} s")
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 10.0)
 
     async def lip_sync(self, video_url: str, audio: bytes, content_key: str, *, start_ms: int = 0) -> JobRef:
         """Lip-sync an existing clip (one face) to our speech: identify-face, then advanced-lip-sync."""
@@ -142,10 +193,14 @@ class KlingProvider(Provider):
                 "face_choose": [{"face_id": face["face_id"], "sound_file": base64.b64encode(audio).decode(),
                                  "sound_start_time": 0, "sound_end_time": max(2000, duration_ms),
                                  "sound_insert_time": start_ms, "sound_volume": 1.0, "original_audio_volume": 0.0}]}
-        endpoint = "/v1/videos/advanced-lip-sync"
-        return await self._create(endpoint, body, content_key)
+        return await self._create(LIP_SYNC_ENDPOINT, body, content_key)
 
     async def submit(self, request: JobRequest) -> JobRef:
+        params = request.rendered.params
+        if params.get("motion_reference"):  # planned from the brand kit's reference clip (planning/motion.py)
+            if request.shot.kind == "avatar":
+                return await self._motion_avatar(request)
+            return await self._motion(request, request.content_key)
         if request.shot.kind == "avatar":
             return await self._submit_avatar(request)
         spec = self._spec(request)
@@ -236,12 +291,14 @@ class KlingProvider(Provider):
 
     async def recover(self, request: JobRequest) -> JobRef | None:
         """external_task_id is unique per account and queryable: a lost create answer is found again."""
-        endpoint = self._endpoint(request)
-        envelope = await self._query(endpoint, request.content_key)
+        return await self._lookup(self._endpoint(request), request.content_key)
+
+    async def _lookup(self, endpoint: str, key: str) -> JobRef | None:
+        envelope = await self._query(endpoint, key)
         if envelope.code != 0 or not envelope.data:
             return None
         task = _Task.model_validate(envelope.data)
-        return JobRef(provider=self.name, job_id=task.task_id, content_key=request.content_key, extra={"endpoint": endpoint})
+        return JobRef(provider=self.name, job_id=task.task_id, content_key=key, extra={"endpoint": endpoint})
 
 
 def _with_references(prompt: str, count: int) -> str:

@@ -14,12 +14,13 @@ from skureel.imageio import DEFAULT_MAX_PIXELS, open_rgba
 from skureel.render.audio import decode_audio, fit_length, normalise, silence, under_bed
 from skureel.render.clip_source import ClipReframer
 from skureel.render.cutout import Cutout, analyse
+from skureel.render.effects import material_motion
 from skureel.render.encode import encode_mp4
 from skureel.render.frames import RenderPlan, SceneRenderer, end_card_frames, overlay_patches
 from skureel.render.layout import layout_for
 from skureel.render.overlays import OverlayText, draw_end_card, draw_overlay
 from skureel.render.presenter import CaptionLayer
-from skureel.render.probe import ProbeResult, probe
+from skureel.render.probe import FrameRuns, ProbeResult, probe
 from skureel.speech import Speech
 
 FPS = 30
@@ -33,6 +34,14 @@ class Prepared:
     rgba: np.ndarray
     mask: np.ndarray
     cutout: Cutout
+    second: Prepared | None = None  # the SKU's next-best photo: what a package shows inside as its lid lifts
+
+
+def inside_photo(shot: ShotSpec, hero: Prepared) -> Prepared | None:
+    """The photo an opening package reveals, when the shot opens one and the SKU has a second image."""
+    if hero.second is None or material_motion(shot.motion_effect, shot.material) != "lid":
+        return None
+    return hero.second
 
 
 def prepare(asset: ImageAsset) -> Prepared:
@@ -79,14 +88,21 @@ def render_local(shot: ShotSpec, hero: Prepared, format_name: str, brand: BrandK
     plan = RenderPlan(width=fmt.width, height=fmt.height, fps=FPS, shot_seconds=shot.duration_s, end_card_seconds=end_s,
                       background_hex=brand.colours.background, product_region=layout.product,
                       overlay=draw_overlay(fmt, layout, brand, text), end_card=draw_end_card(fmt, layout, brand))
+    second = inside_photo(shot, hero)
+    inside = None
+    if second is not None:
+        x0, y0, x1, y1 = second.cutout.bbox
+        inside = np.ascontiguousarray(second.rgba[y0:y1, x0:x1, :3])
     renderer = SceneRenderer(shot, hero.rgba, hero.mask, hero.cutout.bbox, plan,
-                             full_frame=hero.cutout.mode == "full-frame")
+                             full_frame=hero.cutout.mode == "full-frame", inside=inside)
     total = plan.total_frames / FPS
     track = audio if audio is not None else music_track(brand, total)
-    encode_mp4(out, renderer.yuv_frames(), width=fmt.width, height=fmt.height, fps=FPS, audio=track, metadata=metadata,
-               quality=quality)
+    # black and frozen runs are measured on the frames as they are encoded: the probe then only counts them
+    runs = FrameRuns(int(round((total - end_s) * FPS)) if check else 0)
+    encode_mp4(out, runs.watch(renderer.yuv_frames()), width=fmt.width, height=fmt.height, fps=FPS, audio=track,
+               metadata=metadata, quality=quality)
     result = probe(out, width=fmt.width, height=fmt.height, fps=FPS, duration_s=total, end_card_s=end_s,
-                   expect_sound=bool(np.abs(track).max() > 0), check_frames=check)
+                   expect_sound=bool(np.abs(track).max() > 0), check_frames=check, watched=runs)
     return result, plan.product_boxes
 
 

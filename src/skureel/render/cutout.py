@@ -59,8 +59,10 @@ def studio_mask(rgb: np.ndarray) -> np.ndarray | None:
     if np.percentile(brightness, 10) < 200 or np.percentile(chroma, 90) > 24:
         return None
     floor = max(180, int(np.percentile(brightness, 2)) - 14)
-    pixels = rgb.astype(np.int16)
-    candidate = ((pixels.min(axis=2) >= floor) & ((pixels.max(axis=2) - pixels.min(axis=2)) <= 26)).astype(np.uint8)
+    # per-pixel channel min and max with OpenCV: numpy's reduction over a 3-long last axis costs ~0.3 s per photo
+    r, g, b = cv2.split(np.ascontiguousarray(rgb))
+    low, high = cv2.min(cv2.min(r, g), b), cv2.max(cv2.max(r, g), b)
+    candidate = ((low >= floor) & (cv2.subtract(high, low) <= 26)).astype(np.uint8)
     count, labels = cv2.connectedComponents(candidate, connectivity=4)
     edge_labels = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     edge_labels = edge_labels[edge_labels != 0]

@@ -15,13 +15,14 @@ import cv2
 import numpy as np
 
 from skureel.domain import ShotSpec
-from skureel.render.effects import SpriteAnimator, YuvSpriteAnimator, material_motion
+from skureel.render.effects import SpriteAnimator, YuvSpriteAnimator, has_meniscus, material_motion
 from skureel.render.layout import Box
 from skureel.render.lid import LID_HEADROOM
 from skureel.render.motion import CameraPath
 from skureel.render.studio import Sprite, build_sprite, studio_set
 from skureel.render.yuv import (
     FrameRing,
+    Planes,
     composite_yauv,
     crossfade,
     i420_planes,
@@ -32,6 +33,7 @@ from skureel.render.yuv import (
 )
 
 PARALLAX_MARGIN = 48
+REFLECTION = 0.2  # the product's reflection in the floor at its contact line (alpha), fading out below
 
 
 def composite_premultiplied(dst: np.ndarray, src: np.ndarray, x: int, y: int, opacity: float = 1.0) -> None:
@@ -122,6 +124,7 @@ class RenderPlan:
     end_card: np.ndarray | None = None  # RGB, full frame
     product_boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # per frame, for checks
     decorate: Callable[[np.ndarray, float], None] | None = None  # extra layers (presenter, captions) at time t (s)
+    decorate_yuv: Callable[[Planes, float], None] | None = None  # the same drawn into yuv420p planes (yuv_frames)
 
     @property
     def total_frames(self) -> int:
@@ -186,8 +189,9 @@ class SceneRenderer:
     """
 
     def __init__(self, shot: ShotSpec, image_rgba: np.ndarray, mask: np.ndarray, bbox: tuple[int, int, int, int],
-                 plan: RenderPlan, full_frame: bool = False) -> None:
-        self.shot, self.plan, self.full_frame = shot, plan, full_frame
+                 plan: RenderPlan, full_frame: bool = False, inside: np.ndarray | None = None) -> None:
+        """`inside`: an RGB photo of what a package holds (the SKU's second image), shown as its lid lifts."""
+        self.shot, self.plan, self.full_frame, self.inside = shot, plan, full_frame, inside
         self.path = CameraPath(shot.camera, shot.seed)
         self.shot_frames = int(round(plan.shot_seconds * plan.fps))
         self.end_frames = plan.total_frames - self.shot_frames
@@ -208,7 +212,8 @@ class SceneRenderer:
         if not full_frame:
             scale = fit_scale(self.path, self.effect, plan.product_region, self.centre, (bw, bh * (1 + headroom)),
                               (plan.width, plan.height), self.motion_frames)
-        self.sprite: Sprite = build_sprite(image_rgba, mask, bbox, scale, shot.lighting, shadows=not full_frame)
+        self.sprite: Sprite = build_sprite(image_rgba, mask, bbox, scale, shot.lighting, shadows=not full_frame,
+                                           reflection=REFLECTION)
         if headroom:
             self.sprite = with_headroom(self.sprite, int(round(bh * scale * headroom)))
         self.animator = SpriteAnimator(self.sprite, shot.motion_effect, shot.lighting.key_x)
@@ -217,8 +222,11 @@ class SceneRenderer:
         if full_frame:
             self.set = self._blurred_fill(image_rgba, bbox)
         else:
+            # the wall meets the floor a little behind the product, so it stands on the floor, not on the seam
+            behind = 0.25 * bh * scale / plan.height
             self.set = studio_set(plan.width, plan.height, plan.background_hex, shot.lighting, min(0.95, floor),
-                                  margin=PARALLAX_MARGIN)
+                                  margin=PARALLAX_MARGIN, horizon=min(0.95, floor) - behind,
+                                  contact_x=self.centre[0] / plan.width)
         self.set_blur = cv2.GaussianBlur(self.set, (0, 0), 9) if shot.camera.focus_pull else None
         self.patches = overlay_patches(plan.overlay) if plan.overlay is not None else []
 
@@ -300,13 +308,14 @@ class SceneRenderer:
             yield card
 
     def yuv_frames(self) -> Iterator[av.VideoFrame]:
-        """The same clip drawn straight into yuv420p planes (render/yuv.py); `plan.decorate` is not supported.
+        """The same clip drawn straight into yuv420p planes (render/yuv.py), with `plan.decorate_yuv` (not
+        `plan.decorate`, which frames() draws in RGB) over the product.
 
         Once started it releases the RGB layers (set, overlay, end card), so call it once, instead of frames()."""
         plan = self.plan
-        assert plan.decorate is None, "decorated scenes are drawn in RGB: use frames()"
         yauv = yauv_from_premultiplied(self.sprite.rgba)
-        animator = YuvSpriteAnimator(self.sprite, yauv, self.effect, self.shot.lighting.key_x)
+        animator = YuvSpriteAnimator(self.sprite, yauv, self.effect, self.shot.lighting.key_x, inside=self.inside,
+                                     meniscus=has_meniscus(self.effect, self.shot.material))
         assert self.set is not None, "yuv_frames() runs once"
         sets = [i420_planes(self.set)]
         if self.set_blur is not None:
@@ -319,34 +328,42 @@ class SceneRenderer:
         ring = FrameRing(plan.width, plan.height, size=2)
         release_free_memory()
         h, w = yauv.shape[:2]
-        for i in range(self.motion_frames):
-            p = self.placement(i)
-            out = ring.next()
-            for c, (dst, width) in enumerate(((out.y, plan.width), (out.u, plan.width // 2), (out.v, plan.width // 2))):
-                start = p.offset if c == 0 else p.offset // 2
-                if len(sets) > 1 and p.focus > 0.01:
-                    cv2.addWeighted(sets[0][c][:, start : start + width], 1 - p.focus,
-                                    sets[1][c][:, start : start + width], p.focus, 0, dst=dst)
-                else:
-                    dst[...] = sets[0][c][:, start : start + width]
-            x0, y0, x1, y1 = self.target_rect(p.matrix, (w, h), even=True)
-            if x1 > x0 and y1 > y0:
-                local = p.matrix.copy()
-                local[0, 2] -= x0
-                local[1, 2] -= y0
-                warped = cv2.warpAffine(animator.frame(p.t), local, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
-                                        borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
-                if p.opacity < 0.999:
-                    warped = cv2.convertScaleAbs(warped, alpha=p.opacity)
-                composite_yauv(out, warped, x0, y0)
-            opacity = self.overlay_opacity(i)
-            for patch in patches:
-                patch.draw(out, opacity)
-            if i >= self.shot_frames:
-                crossfade(out, out, card, (i - self.shot_frames + 1) / (self.crossfade + 1))
-            yield out.frame
-        for _ in range(self.end_frames - self.crossfade):
-            yield card.frame
+        # x264's frame threads keep every core busy, so OpenCV's own pool only adds wake-ups (CPU, not speed)
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            for i in range(self.motion_frames):
+                p = self.placement(i)
+                out = ring.next()
+                for c, (dst, width) in enumerate(((out.y, plan.width), (out.u, plan.width // 2), (out.v, plan.width // 2))):
+                    start = p.offset if c == 0 else p.offset // 2
+                    if len(sets) > 1 and p.focus > 0.01:
+                        cv2.addWeighted(sets[0][c][:, start : start + width], 1 - p.focus,
+                                        sets[1][c][:, start : start + width], p.focus, 0, dst=dst)
+                    else:
+                        dst[...] = sets[0][c][:, start : start + width]
+                x0, y0, x1, y1 = self.target_rect(p.matrix, (w, h), even=True)
+                if x1 > x0 and y1 > y0:
+                    local = p.matrix.copy()
+                    local[0, 2] -= x0
+                    local[1, 2] -= y0
+                    warped = cv2.warpAffine(animator.frame(p.t), local, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+                                            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+                    if p.opacity < 0.999:
+                        warped = cv2.convertScaleAbs(warped, alpha=p.opacity)
+                    composite_yauv(out, warped, x0, y0)
+                if plan.decorate_yuv is not None:
+                    plan.decorate_yuv(out, i / plan.fps)
+                opacity = self.overlay_opacity(i)
+                for patch in patches:
+                    patch.draw(out, opacity)
+                if i >= self.shot_frames:
+                    crossfade(out, out, card, (i - self.shot_frames + 1) / (self.crossfade + 1))
+                yield out.frame
+            for _ in range(self.end_frames - self.crossfade):
+                yield card.frame
+        finally:
+            cv2.setNumThreads(threads)
 
 
 def end_card_frames(plan: RenderPlan, last: np.ndarray | None, count: int) -> Iterator[np.ndarray]:

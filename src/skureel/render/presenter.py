@@ -17,6 +17,7 @@ from skureel.render.frames import composite_premultiplied
 from skureel.render.layout import Box
 from skureel.render.overlays import fit_text, hex_rgb
 from skureel.render.studio import build_sprite
+from skureel.render.yuv import Planes, YuvPatch, composite_yauv, yauv_from_premultiplied, yuv_patches
 from skureel.speech import Speech, Word
 
 LEAD_S = 0.6
@@ -33,6 +34,7 @@ class CaptionLayer:
         self.caption_box, self.brand, self.lead_s = caption_box, brand, lead_s
         self.chunks = caption_chunks(speech.words)
         self.cache: dict[tuple[int, int], np.ndarray] = {}
+        self.yuv_cache: dict[tuple[int, int], YuvPatch] = {}
         self.caption_times: list[tuple[float, float, str]] = []  # (start, end, highlighted word) as drawn
 
     def _caption(self, chunk_index: int, word_index: int) -> np.ndarray:
@@ -60,25 +62,41 @@ class CaptionLayer:
             self.cache[key] = arr.astype(np.uint8)
         return self.cache[key]
 
-    def __call__(self, frame: np.ndarray, t: float) -> None:
+    def _chosen(self, t: float) -> tuple[int, int] | None:
+        """(chunk, word) on screen at t: the chunk holding the word being spoken wins; between words the last
+        caption stays a moment with nothing highlighted (word -1)."""
         spoken = t - self.lead_s
         chosen: tuple[int, int] | None = None
-        for ci, chunk in enumerate(self.chunks):  # the chunk holding the word being spoken wins
+        for ci, chunk in enumerate(self.chunks):
             for wi, word in enumerate(chunk):
                 if word.start_s <= spoken < word.end_s:
                     chosen = (ci, wi)
                     break
             if chosen:
                 break
-        if chosen is None:  # between words: keep the last caption a moment, highlight nothing
+        if chosen is None:
             for ci, chunk in enumerate(self.chunks):
                 if chunk[0].start_s - 0.05 <= spoken < chunk[-1].end_s + 0.25:
                     chosen = (ci, -1)
+        if chosen is not None and chosen[1] >= 0:
+            self.caption_times.append((t, t, self.chunks[chosen[0]][chosen[1]].text))
+        return chosen
+
+    def __call__(self, frame: np.ndarray, t: float) -> None:
+        chosen = self._chosen(t)
         if chosen is not None:
-            ci, wi = chosen
-            composite_premultiplied(frame, self._caption(ci, wi), self.caption_box[0], self.caption_box[1])
-            if wi >= 0:
-                self.caption_times.append((t, t, self.chunks[ci][wi].text))
+            composite_premultiplied(frame, self._caption(*chosen), self.caption_box[0], self.caption_box[1])
+
+    def draw_yuv(self, planes: Planes, t: float) -> None:
+        """The same captions blended into yuv420p planes (each caption image converted once)."""
+        chosen = self._chosen(t)
+        if chosen is None:
+            return
+        if chosen not in self.yuv_cache:
+            height, width = planes.y.shape
+            x0, y0 = self.caption_box[:2]
+            self.yuv_cache[chosen] = yuv_patches([(x0, y0, self._caption(*chosen))], width, height)[0]
+        self.yuv_cache[chosen].draw(planes)
 
 
 class PresenterLayer(CaptionLayer):
@@ -91,17 +109,29 @@ class PresenterLayer(CaptionLayer):
         scale = min((region[2] - region[0]) / bw, (region[3] - region[1]) / bh) * 0.92
         self.sprite = build_sprite(presenter_rgba, mask, bbox, scale, lighting)
         self.region = region
+        self.yauv: np.ndarray | None = None  # the sprite as Y/A/U/V, made on the first YUV frame
 
-    def __call__(self, frame: np.ndarray, t: float) -> None:
-        # the presenter breathes: a slow scale and drift, in float precision
+    def _matrix(self, t: float) -> np.ndarray:
+        """The presenter breathes: a slow scale and drift, in float precision (sprite -> frame)."""
         sx, sy = self.sprite.centre
         rx0, ry0, rx1, ry1 = self.region
         zoom = 1.0 + 0.006 * t  # never stops, so no stretch of frames is frozen
         cx, cy = (rx0 + rx1) / 2 + 2.5 * math.sin(t * 0.7), (ry0 + ry1) / 2 + 3 * math.sin(t * 0.9)
-        matrix = np.array([[zoom, 0, cx - zoom * sx], [0, zoom, cy - zoom * sy]], dtype=np.float32)
+        return np.array([[zoom, 0, cx - zoom * sx], [0, zoom, cy - zoom * sy]], dtype=np.float32)
+
+    def _rect(self, matrix: np.ndarray, size: tuple[int, int], frame: tuple[int, int], even: bool) -> tuple[int, ...]:
+        w, h = size
+        zoom, left, top = float(matrix[0, 0]), float(matrix[0, 2]), float(matrix[1, 2])
+        x0, y0 = int(max(0, left - 2)), int(max(0, top - 2))
+        x1, y1 = int(min(frame[0], left + zoom * w + 2)), int(min(frame[1], top + zoom * h + 2))
+        if even:  # chroma is sampled in 2x2 blocks
+            x0, y0, x1, y1 = x0 - x0 % 2, y0 - y0 % 2, x1 - x1 % 2, y1 - y1 % 2
+        return x0, y0, x1, y1
+
+    def __call__(self, frame: np.ndarray, t: float) -> None:
+        matrix = self._matrix(t)
         h, w = self.sprite.rgba.shape[:2]
-        x0, y0 = int(max(0, cx - zoom * sx - 2)), int(max(0, cy - zoom * sy - 2))
-        x1, y1 = int(min(frame.shape[1], cx + zoom * (w - sx) + 2)), int(min(frame.shape[0], cy + zoom * (h - sy) + 2))
+        x0, y0, x1, y1 = self._rect(matrix, (w, h), (frame.shape[1], frame.shape[0]), even=False)
         if x1 > x0 and y1 > y0:
             local = matrix.copy()
             local[0, 2] -= x0
@@ -109,6 +139,23 @@ class PresenterLayer(CaptionLayer):
             warped = cv2.warpAffine(self.sprite.rgba, local, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR)
             composite_premultiplied(frame, warped, x0, y0)
         super().__call__(frame, t)
+
+    def draw_yuv(self, planes: Planes, t: float) -> None:
+        """The presenter warped as one Y/A/U/V layer straight into the planes (render/yuv.py), then the captions."""
+        if self.yauv is None:
+            self.yauv = yauv_from_premultiplied(self.sprite.rgba)
+        matrix = self._matrix(t)
+        h, w = self.yauv.shape[:2]
+        height, width = planes.y.shape
+        x0, y0, x1, y1 = self._rect(matrix, (w, h), (width, height), even=True)
+        if x1 > x0 and y1 > y0:
+            local = matrix.copy()
+            local[0, 2] -= x0
+            local[1, 2] -= y0
+            warped = cv2.warpAffine(self.yauv, local, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+                                    borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+            composite_yauv(planes, warped, x0, y0)
+        super().draw_yuv(planes, t)
 
 
 def voice_track(speech: Speech, music: np.ndarray | None, total_s: float) -> np.ndarray:

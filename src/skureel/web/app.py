@@ -17,12 +17,13 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
-from skureel.web import api, pages, stream
+from skureel.web import admin, api, cells, editing, hooks, kit, pages, stream
 from skureel.web.auth import SignInRequired
 from skureel.web.config import StudioConfig
 from skureel.web.runs import Runner
 from skureel.web.security import CSP, BodyLimit, LoginLimiter, SecurityHeaders
 from skureel.web.store import Store
+from skureel.web.vault import Vault
 
 HERE = Path(__file__).resolve().parent
 HTMX_VERSION = "2.0.11"
@@ -42,18 +43,23 @@ def create_app(config: StudioConfig, *, run_worker: bool = True) -> Any:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(config.db_url)
     runner = Runner(config, store)
+    vault = Vault(config.data_dir)
+    dispatcher = hooks.Dispatcher(store, vault, config.webhook_backoff_s, period_s=config.worker_poll_s)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_worker:
             runner.start()  # also picks up runs a previous process left mid-way
+            dispatcher.start()  # the webhook outbox (web/hooks.py)
         yield
         await runner.stop()
+        await dispatcher.stop()
 
     app = FastAPI(title="skureel studio", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Catalog sheets in, reviewed product videos out. Authenticate with "
                               "`Authorization: Bearer <workspace token>` (`skureel studio token WORKSPACE`).")
     app.state.config, app.state.store, app.state.runner = config, store, runner
+    app.state.vault, app.state.dispatcher = vault, dispatcher
     app.state.templates = _templates()
     app.state.limiter = LoginLimiter(config.login_attempts, config.login_window_s)
     app.state.feed = stream.Feed(store, period_s=1.0)
@@ -61,6 +67,11 @@ def create_app(config: StudioConfig, *, run_worker: bool = True) -> Any:
     app.include_router(api.router)
     app.include_router(stream.router)
     app.include_router(pages.router)
+    app.include_router(admin.router)
+    app.include_router(cells.router)
+    app.include_router(kit.router)  # brand kit screens (web/kit.py)
+    app.include_router(editing.router)  # column remap, edited prompts, the diff page (web/editing.py)
+    app.include_router(editing.api_router)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from skureel.exports import csv_bytes
 from skureel.formats import PRESETS
 from skureel.naming import clip_stem
 from skureel.providers.capabilities import parse_chain
+from skureel.web import kits
 from skureel.web.config import StudioConfig
 from skureel.web.store import Store
 
@@ -39,6 +41,7 @@ class RunOptions(BaseModel):
     max_spend: float | None = None
     only: list[str] = Field(default_factory=list)
     quality: str = "draft"
+    prompts: dict[str, dict[str, str]] = Field(default_factory=dict)  # sku -> shot -> edited prompt (web/prompts.py)
 
     @field_validator("providers")
     @classmethod
@@ -73,15 +76,13 @@ class RunOptions(BaseModel):
         return value
 
 
-def brand_kits(config: StudioConfig) -> list[str]:
-    root = config.brand_kits_dir
-    return sorted(p.name for p in root.iterdir() if (p / "brand.yaml").exists()) if root.is_dir() else []
+def brand_kits(config: StudioConfig, workspace_id: int | None = None) -> list[str]:
+    return kits.kit_names(config, workspace_id)
 
 
-def kit_path(config: StudioConfig, name: str) -> Path:
-    if name not in brand_kits(config):  # a name from the list, never a path from the request
-        raise UnusableInput(f"unknown brand kit {name!r}; choose from {', '.join(brand_kits(config)) or '(none)'}")
-    return config.brand_kits_dir / name
+def kit_path(config: StudioConfig, name: str, workspace_id: int | None = None) -> Path:
+    """The kit's folder: the workspace's edited copy (web/kits.py) or the bundled kit; a name, never a path."""
+    return kits.kit_folder(config, name, workspace_id)
 
 
 def escaping_images(product: Product, root: Path) -> list[str]:
@@ -110,26 +111,31 @@ def confined(products: list[Product], sheet: Path) -> tuple[list[Product], list[
     return keep, issues
 
 
-def validation_report(sheet: Path) -> dict[str, Any]:
-    """Ingest the stored sheet: detected format, column mapping with sample values, problems in the user's rows."""
+def validation_report(sheet: Path, remap: dict[str, str] | None = None) -> dict[str, Any]:
+    """Ingest the stored sheet: detected format, column mapping with sample values, problems in the user's rows.
+
+    `remap` is the user's own column choice (field -> column, web/mapping.py); ingest applies it."""
     from skureel.catalog import ingest, load_table
-    from skureel.catalog.columns import GMC, NATIVE, SHOPIFY, WOO, Columns
+    from skureel.catalog.columns import Columns, aliases_for, remap_table
 
     try:
-        report = ingest(sheet)
+        report = ingest(sheet, remap=remap or None)
     except UnusableInput as exc:  # the message names our generated path; say it in the user's terms instead
         return {"usable": False, "error": str(exc).replace(str(sheet), "the sheet").replace(sheet.name, "the sheet"),
-                "problems": [], "mapping": [], "products": 0, "skus": []}
+                "problems": [], "mapping": [], "products": 0, "skus": [], "remap": remap or {}}
     products, escaping = confined(report.products, sheet)
     report.issues.extend(escaping)
     table, _ = load_table(sheet)
-    aliases = {"shopify": SHOPIFY, "gmc": GMC, "meta": GMC, "woocommerce": WOO}.get(report.format, NATIVE)
+    aliases = aliases_for(report.format)
+    original = table.header
+    if remap:
+        table = remap_table(table, remap, aliases)
     columns = Columns(table, aliases)
     mapping = []
     for field, positions in columns.positions.items():
         pos = positions[0]
         samples = [r[pos][:60] for r in table.rows if pos < len(r) and r[pos].strip()][:3]
-        mapping.append({"field": field, "column": table.header[pos], "samples": samples})
+        mapping.append({"field": field, "column": original[pos], "samples": samples})
     problems = [{"row": i.row, "column": i.column, "sku": i.sku, "reason": i.reason, "severity": i.severity}
                 for i in sorted(report.issues, key=lambda i: i.row or 0)[:MAX_PROBLEMS]]
     errors = sum(1 for i in report.issues if i.severity == "error")
@@ -137,19 +143,23 @@ def validation_report(sheet: Path) -> dict[str, Any]:
             "rows_read": report.rows_read, "products": len(products), "variants": report.variant_count,
             "skipped": dict(report.skipped), "errors": errors,
             "warnings": len(report.issues) - errors, "problems": problems, "mapping": mapping,
-            "skus": [p.sku for p in products][:MAX_PROBLEMS],
-            "error": None if products else "no usable product rows in the sheet"}
+            "skus": [p.sku for p in products][:MAX_PROBLEMS], "header": original, "fields": list(aliases),
+            "remap": remap or {}, "error": None if products else "no usable product rows in the sheet"}
 
 
-def estimate(config: StudioConfig, sheet: Path, options: RunOptions) -> dict[str, Any]:
-    """Plan with the real planner: cost per row and per batch, a time estimate, lint findings, prompts."""
+def estimate(config: StudioConfig, sheet: Path, options: RunOptions, *, workspace_id: int | None = None,
+             remap: dict[str, str] | None = None) -> dict[str, Any]:
+    """Plan with the real planner: cost per row and per batch, a time estimate, lint findings, prompts
+    (with the user's edited prompts), and each row's keys for the diff against the last batch (web/diff.py)."""
     from skureel.catalog import ingest
     from skureel.catalog.brandkit import load_brand_kit
     from skureel.planning.plan import build_plan
     from skureel.settings import load_settings
+    from skureel.web.diff import fingerprints
 
-    kit = load_brand_kit(kit_path(config, options.brand_kit))
-    report = ingest(sheet)
+    folder = kit_path(config, options.brand_kit, workspace_id)
+    kit = load_brand_kit(folder)
+    report = ingest(sheet, remap=remap or None)
     products, _ = confined(report.products, sheet)
     if options.only:
         wanted = set(options.only)
@@ -158,12 +168,14 @@ def estimate(config: StudioConfig, sheet: Path, options: RunOptions) -> dict[str
         if missing:
             raise UnusableInput(f"not in the sheet: {', '.join(sorted(missing))}")
     plan = build_plan(products, kit, providers=options.providers, formats=options.formats,
-                      price_overrides=load_settings().prices_override)
+                      price_overrides=load_settings().prices_override, prompts=options.prompts)
+    keys = fingerprints(plan, products, kit, options.providers, options.formats, options.quality)
     rows: dict[str, dict[str, Any]] = {}
     for item in plan.shots:
         row = rows.setdefault(item.shot.sku, {"sku": item.shot.sku, "usd": 0.0, "shots": [], "findings": []})
         row["usd"] = round(row["usd"] + item.cost.usd, 4)
         row["shots"].append({"shot": item.shot.shot_id, "kind": item.shot.kind, "prompt": item.rendered.prompt,
+                             "edited": bool(options.prompts.get(item.shot.sku, {}).get(item.shot.shot_id)),
                              "seconds": item.rendered.duration_s, "usd": item.cost.usd, "provider": item.cost.provider,
                              "blocked": item.blocked})
         row["findings"] += [{"severity": f.severity, "text": f"{f.shot_id} {f.field}: {f.message}"} for f in item.findings]
@@ -177,7 +189,9 @@ def estimate(config: StudioConfig, sheet: Path, options: RunOptions) -> dict[str
             "shots": len(plan.shots), "clips": clips, "seconds": round(seconds), "rows": list(rows.values()),
             "confirmed_prices": all(s.cost.confirmed for s in plan.shots),
             "over_budget": blocked, "max_spend": options.max_spend,
-            "lint_errors": sum(1 for s in plan.shots if s.blocked)}
+            "lint_errors": sum(1 for s in plan.shots if s.blocked),
+            "kit_dir": str(folder.resolve()), "at": datetime.now(UTC).isoformat(),
+            "fingerprints": keys}  # stored apart from the batch by the caller (web/diff.py): only the diff reads them
 
 
 def file_digest(path: Path) -> str:
@@ -194,11 +208,12 @@ def run_key(batch: dict[str, Any], options: RunOptions, config: StudioConfig) ->
     parts = [file_digest(Path(batch["sheet_file"]))]
     for path in sorted(p for p in upload.rglob("*") if p.is_file() and p != Path(batch["sheet_file"])):
         parts.append(f"{path.relative_to(upload).as_posix()}:{file_digest(path)}")
-    kit = kit_path(config, options.brand_kit)
+    kit = kit_path(config, options.brand_kit, batch["workspace_id"])
     for path in sorted(p for p in kit.rglob("*") if p.is_file()):
         parts.append(f"kit/{path.relative_to(kit).as_posix()}:{file_digest(path)}")
     parts.append(json.dumps({"workspace": batch["workspace_id"], "format": batch["report"].get("format"),
-                             "mapping": batch["report"].get("mapping"), **options.model_dump()}, sort_keys=True))
+                             "mapping": batch["report"].get("mapping"), "remap": batch["report"].get("remap") or {},
+                             **options.model_dump()}, sort_keys=True))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -266,7 +281,7 @@ def annotated_sheet(store: Store, batch: dict[str, Any], clip_url: str) -> bytes
     table, _ = load_table(sheet)
     row_sku: dict[int, str] = {}
     try:
-        for product in ingest(sheet).products:
+        for product in ingest(sheet, remap=batch["report"].get("remap") or None).products:
             row_sku[product.source_row] = product.sku
             for variant in product.variants:
                 if variant.row:

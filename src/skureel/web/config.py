@@ -32,6 +32,9 @@ class StudioConfig(BaseModel):
     session_hours: float = 12.0
     worker_poll_s: float = 1.0
     max_workers: int = 1  # ephemeral Prefect keeps its state in one SQLite file: one flow run at a time
+    # seconds before each retry of a failed webhook delivery (then it is marked failed): ~75 h, Standard Webhooks
+    deployment: str = "catalog-refresh/on-demand-upload"  # run on a Prefect server when PREFECT_API_URL is set
+    webhook_backoff_s: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
 
     @property
     def db_url(self) -> str:

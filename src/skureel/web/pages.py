@@ -21,7 +21,7 @@ from skureel.web.service import Refused
 
 router = APIRouter(include_in_schema=False)
 REVIEW_PAGE = 50  # SKUs per review page
-SCREENS = (("", "Validate"), ("/plan", "Plan & estimate"), ("/progress", "Run"), ("/review", "Review"),
+SCREENS = (("", "Validate"), ("/plan", "Plan & estimate"), ("/diff", "Changes"), ("/preview", "Preview"), ("/progress", "Run"), ("/review", "Review"),
            ("/deliver", "Deliver"))
 
 
@@ -178,7 +178,8 @@ def validation(request: Request, batch_id: str, severity: str = "", q: str = "")
 def plan(request: Request, batch_id: str) -> HTMLResponse:
     user = _user(request)
     batch, role = _batch(request, user, batch_id)
-    return _batch_page(request, user, batch, role, "plan.html", kits=logic.brand_kits(request.app.state.config),
+    return _batch_page(request, user, batch, role, "plan.html",
+                       kits=logic.brand_kits(request.app.state.config, batch["workspace_id"]),
                        providers=[n for n, c in CAPABILITIES.items() if not c.retired], formats=list(PRESETS))
 
 
@@ -191,7 +192,8 @@ def estimate(request: Request, batch_id: str, brand_kit: Annotated[str, Form()],
     values: dict[str, Any] = {"brand_kit": brand_kit, "providers": [p for p in providers.split(",") if p.strip()],
                               "formats": formats or ["9x16"], "quality": quality,
                               "only": [s.strip() for s in only.replace("\n", ",").split(",") if s.strip()],
-                              "max_spend": float(max_spend) if max_spend.strip() else None}
+                              "max_spend": float(max_spend) if max_spend.strip() else None,
+                              "prompts": batch["options"].get("prompts") or {}}  # edited prompts stay (web/prompts.py)
     state = request.app.state
     try:
         service.estimate(state.config, state.store, batch, role, service.parse_options(values))

@@ -8,8 +8,13 @@ resubmitted up to three times; that is idempotent because the output folder and 
 
 Worker side (`main`): drives the flow as `skureel run` does, writes the flow's progress events (skureel.progress)
 into the batch store, and at the end turns the run's manifest into review cells.
-Left for later: with PREFECT_API_URL set and deployments applied, `run_deployment(..., timeout=0,
-idempotency_key=run_key)` and following that flow run through the Prefect client.
+With PREFECT_API_URL set (and deploy/prefect.yaml applied), paid runs go to the server instead (`Remote`):
+`run_deployment(..., timeout=0, idempotency_key=...)`, then the app follows that flow run (state, task runs, error
+log count; never raw log text, which can carry provider payloads) through the Prefect client, and turns the run's
+manifest into review cells as the worker does. The run's folder must be shared with the server's workers (one
+machine, or a shared mount). The free preview always renders here, in the app's own worker. Provider keys
+entered in the studio stay with the app's own workers: they are not sent along as job variables, which Prefect
+would store in the clear; a server's workers use their environment or Prefect Secret blocks (DESIGN.md §3).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from skureel.paths import load_flow
+from skureel.web import scopes, vault
 from skureel.web.config import StudioConfig
 from skureel.web.store import Store
 
@@ -46,9 +52,14 @@ def _alive(pid: int | None) -> bool:
         return True
 
 
+def remote_api() -> str | None:
+    return os.environ.get("PREFECT_API_URL") or None
+
+
 class Runner:
     def __init__(self, config: StudioConfig, store: Store) -> None:
         self.config, self.store = config, store
+        self.remote = Remote(config, store)
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -65,6 +76,8 @@ class Runner:
         if batch is None or not self.store.claim_state(batch_id, ("running",), "failed", error=f"cancelled by {who}",
                                                        run={**batch["run"], "phase": "cancelled"}):
             return False
+        if batch["run"].get("flow_run_id"):
+            self.remote.cancel(batch)
         pid = batch["run"].get("pid")
         if _alive(pid):
             try:
@@ -112,7 +125,10 @@ class Runner:
         busy = sum(1 for b in running if b["run"].get("phase") != "queued" and _alive(b["run"].get("pid")))
         for batch in running:
             run = batch["run"]
-            if run.get("phase") == "queued":
+            if run.get("flow_run_id") or (run.get("phase") == "queued" and remote_api()
+                                          and scopes.scope_of(batch).kind != "preview"):
+                self.remote.step(batch)
+            elif run.get("phase") == "queued":
                 if busy < self.config.max_workers:
                     self._spawn(batch)
                     busy += 1
@@ -135,7 +151,12 @@ class Runner:
         env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
         if "PREFECT_API_URL" not in env:
             env.setdefault("PREFECT_HOME", str((self.config.data_dir / "prefect").resolve()))
-        env.setdefault("SKUREEL_CACHE_DIR", str((self.config.data_dir / "cache").resolve()))
+        # one cache per workspace: its paid clips (content-addressed) serve its next batches, never another brand's
+        env.setdefault("SKUREEL_CACHE_DIR", str((self.config.data_dir / "cache" / "workspaces"
+                                                 / str(int(batch["workspace_id"]))).resolve()))
+        # the provider keys this workspace entered, for its own run only (web/vault.py)
+        env = vault.run_environment(env, vault.environment(self.store, vault.Vault(self.config.data_dir),
+                                                           batch["workspace_id"]))
         log = (folder / "worker.log").open("ab")
         proc = subprocess.Popen([sys.executable, "-m", "skureel.web.runs", self.config.db_url, batch["id"],
                                  str(self.config.runs_dir.resolve()), str(self.config.brand_kits_dir.resolve())],
@@ -148,28 +169,110 @@ class Runner:
         self.store.add_event(batch["id"], "started", {"attempt": int(run.get("attempts", 0)) + 1})
 
 
+# ---------------------------------------------------------------- a deployment run on a Prefect server
+
+
+PHASES = {"SCHEDULED": "queued on Prefect", "PENDING": "starting on Prefect", "PAUSED": "paused on Prefect",
+          "CANCELLING": "cancelling on Prefect"}
+
+
+class Remote:
+    def __init__(self, config: StudioConfig, store: Store) -> None:
+        self.config, self.store = config, store
+
+    def step(self, batch: dict[str, Any]) -> None:
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        api = batch["run"].get("api") or remote_api()
+        with temporary_settings({PREFECT_API_URL: api}):  # the batch's own server, even after PREFECT_API_URL moved
+            if batch["run"].get("flow_run_id"):
+                self._follow(batch)
+            else:
+                self._submit(batch, str(api))
+
+    def _submit(self, batch: dict[str, Any], api: str) -> None:
+        import hashlib
+        import secrets
+
+        from prefect.client.schemas.objects import FlowRun
+        from prefect.deployments import run_deployment
+        from prefect.exceptions import ObjectNotFound
+
+        run, scope = batch["run"], scopes.scope_of(batch)
+        # stored before the call: an app that dies mid-submit asks again with the same key and gets the same run
+        key = run.get("idempotency_key") or hashlib.sha256(
+            f"{batch['run_key']}:{scope.model_dump_json()}:{secrets.token_hex(8)}".encode()).hexdigest()
+        run = {**run, "idempotency_key": key, "api": api, "phase": "submitting to Prefect"}
+        self.store.update_batch(batch["id"], run=run)
+        run_dir = self.config.runs_dir.resolve() / str(batch["run_key"])[:32]
+        skus = scope.skus or [row["sku"] for row in batch["estimate"].get("rows", [])]
+        formats = scope.formats or batch["options"]["formats"]
+        params = {**flow_arguments(batch, _stable_inputs(batch, run_dir), run_dir / "out",
+                                   self.config.brand_kits_dir.resolve(), skus, formats), "review": False}
+        try:
+            # called from the dispatcher's thread, where no event loop runs: the synchronous form
+            flow_run: FlowRun = run_deployment(  # type: ignore[assignment]
+                self.config.deployment, parameters=params, timeout=0, idempotency_key=key,
+                tags=[f"batch:{batch['id']}", "skureel-studio"], flow_run_name=f"studio-{batch['id']}")
+        except ObjectNotFound:
+            self.store.claim_state(batch["id"], ("running",), "failed", run={**run, "phase": "failed"},
+                                   error=f"the deployment {self.config.deployment} is not on the Prefect server at "
+                                         f"{api}; apply deploy/prefect.yaml (prefect deploy) or unset PREFECT_API_URL")
+            return
+        self.store.update_batch(batch["id"], run={**run, "flow_run_id": str(flow_run.id), "flow_run": flow_run.name,
+                                                  "phase": "submitted to Prefect", "attempts": 1})
+        self.store.set_cells(batch["id"], [{"sku": sku, "shot": s["shot"], "format": fmt, "status": "queued"}
+                                           for row in batch["estimate"].get("rows", []) if (sku := row["sku"]) in skus
+                                           for s in row["shots"] for fmt in formats])
+        self.store.add_event(batch["id"], "started", {"attempt": 1, "flow_run": flow_run.name})
+
+    def _follow(self, batch: dict[str, Any]) -> None:
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.filters import (
+            FlowRunFilter,
+            FlowRunFilterId,
+            LogFilter,
+            LogFilterFlowRunId,
+            LogFilterLevel,
+        )
+
+        run = batch["run"]
+        with get_client(sync_client=True) as client:
+            flow_run = client.read_flow_run(run["flow_run_id"])
+            tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
+            errors = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run.id]),
+                                                           level=LogFilterLevel(ge_=40)), limit=50)
+        state = flow_run.state_type.value if flow_run.state_type else "PENDING"
+        done = sum(1 for t in tasks if t.state_type is not None and t.state_type.value == "COMPLETED")
+        phase = PHASES.get(state, f"running on Prefect: {done} of {len(tasks)} tasks done")
+        if state in ("COMPLETED", "FAILED", "CANCELLED", "CRASHED"):
+            out = self.config.runs_dir.resolve() / str(batch["run_key"])[:32] / "out"
+            manifest = out / "manifest.json"
+            if state == "COMPLETED" and manifest.exists():
+                finish(self.store, batch, out, json.loads(manifest.read_text(encoding="utf-8")).get("summary", {}))
+                return
+            self.store.claim_state(batch["id"], ("running",), "failed", run={**run, "phase": "failed"},
+                                   error=f"the Prefect flow run {flow_run.name} ended {flow_run.state_name}"
+                                         f"{'' if state != 'COMPLETED' else ' without a manifest'}; "
+                                         "see it on the Prefect server")
+            self.store.add_event(batch["id"], "finished", {"state": flow_run.state_name})
+        elif phase != run.get("phase"):
+            self.store.update_batch(batch["id"], run={**run, "phase": phase, "tasks": len(tasks), "errors": len(errors)})
+            if state == "RUNNING" and not str(run.get("phase", "")).startswith("running"):
+                self.store.set_cells(batch["id"], [{**{k: c[k] for k in ("sku", "shot", "format")}, "status": "rendering"}
+                                                   for c in self.store.cells_of(batch["id"]) if c["status"] == "queued"])
+
+    def cancel(self, batch: dict[str, Any]) -> None:
+        from prefect.client.orchestration import get_client
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+        from prefect.states import Cancelling
+
+        with temporary_settings({PREFECT_API_URL: batch["run"].get("api") or remote_api()}), \
+                get_client(sync_client=True) as client:
+            client.set_flow_run_state(batch["run"]["flow_run_id"], Cancelling())
+
+
 # ---------------------------------------------------------------- worker process
-
-
-def _cells_from_run(batch: dict[str, Any], out: Path, summary: dict[str, Any]) -> list[dict[str, Any]]:
-    formats = set(batch["options"].get("formats", []))
-    skus = {row["sku"] for row in batch["estimate"].get("rows", [])}
-    cells: dict[tuple[str, str, str], dict[str, Any]] = {}
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8")) if (out / "manifest.json").exists() else {}
-    for row in manifest.get("deliverables", []):
-        if row.get("status") != "delivered" or row["sku"] not in skus or row["format"] not in formats:
-            continue
-        cells[(row["sku"], row["shot"], row["format"])] = {
-            "sku": row["sku"], "shot": row["shot"], "format": row["format"], "status": "ready", "reason": None,
-            "clip_path": row["uri"], "poster_path": row.get("poster_uri"), "row": json.dumps(row, default=str)}
-    for failure in summary.get("failures", []):
-        sku, shot = str(failure.get("sku", "")), str(failure.get("shot", ""))
-        if sku not in skus:
-            continue
-        for fmt in [str(failure["format"])] if failure.get("format") else sorted(formats):
-            cells.setdefault((sku, shot or "-", fmt), {"sku": sku, "shot": shot or "-", "format": fmt,
-                                                       "status": "failed", "reason": str(failure.get("reason", ""))})
-    return list(cells.values())
 
 
 def _stable_inputs(batch: dict[str, Any], run_dir: Path) -> Path:
@@ -205,44 +308,67 @@ def work(store: Store, batch_id: str, runs_dir: Path, kits_dir: Path) -> None:
     if batch is None:
         return
     options = batch["options"]
+    scope = scopes.scope_of(batch)  # a part of the batch: one cell, the failed rows, a canary, the preview
     run_dir = runs_dir / str(batch["run_key"])[:32]
     out = run_dir / "out"
     sheet = _stable_inputs(batch, run_dir)
-    skus = [row["sku"] for row in batch["estimate"].get("rows", [])]
+    skus = scope.skus or [row["sku"] for row in batch["estimate"].get("rows", [])]
+    formats = scope.formats or options["formats"]
+    if scope.kind == "preview":
+        preview = run_dir / "preview"
+        scopes.preview(store, batch, load_flow(), flow_arguments(batch, sheet, preview, kits_dir, skus, formats))
+        return
     shots = {row["sku"]: [s["shot"] for s in row["shots"]] for row in batch["estimate"].get("rows", [])}
     store.set_cells(batch_id, [{"sku": sku, "shot": shot, "format": fmt, "status": "queued"}
-                               for sku in skus for shot in shots[sku] for fmt in options["formats"]])
+                               for sku in skus for shot in shots[sku] for fmt in formats])
 
     def listen(event: str, data: dict[str, Any]) -> None:
         store.add_event(batch_id, event, data)
         if event == "planned":
             store.update_batch(batch_id, run={**batch["run"], "pid": os.getpid(), "phase": "rendering", **data})
             store.set_cells(batch_id, [{"sku": s, "shot": sh, "format": f, "status": "rendering"}
-                                       for s in skus for sh in shots[s] for f in options["formats"]])
+                                       for s in skus for sh in shots[s] for f in formats])
         elif event == "sku_done" and data.get("sku") in shots:
             sku = str(data["sku"])
             store.set_cells(batch_id, [{"sku": sku, "shot": sh, "format": f, "status": "composed"}
-                                       for sh in shots[sku] for f in options["formats"]])
+                                       for sh in shots[sku] for f in formats])
 
     progress.subscribe(listen)
     store.update_batch(batch_id, run={**batch["run"], "pid": os.getpid(), "phase": "starting Prefect"})
     try:
         flow = load_flow()
-        summary = asyncio.run(flow(catalog=str(sheet), brand_kit=str(kits_dir / options["brand_kit"]),
-                                   providers=options["providers"], formats=options["formats"], out=str(out),
-                                   max_spend=options.get("max_spend"), only=skus, quality=options["quality"]))
+        summary = asyncio.run(flow(**flow_arguments(batch, sheet, out, kits_dir, skus, formats)))
     except SkureelError as exc:
         store.claim_state(batch_id, ("running",), "failed", error=str(exc), run={**batch["run"], "phase": "failed"})
         return
     finally:
         progress.unsubscribe(listen)
-    cells = _cells_from_run(batch, out, summary)
+    finish(store, batch, out, summary)
+
+
+def flow_arguments(batch: dict[str, Any], sheet: Path, out: Path, kits_dir: Path, skus: list[str],
+                   formats: list[str]) -> dict[str, Any]:
+    """The catalog-refresh flow's parameters for a batch (or the part of it its scope names)."""
+    options, scope = batch["options"], scopes.scope_of(batch)
+    # the kit folder the estimate used: the workspace's edited copy when it has one (web/kits.py)
+    kit_dir = batch["estimate"].get("kit_dir") or str(kits_dir / options["brand_kit"])
+    return {"catalog": str(sheet), "brand_kit": kit_dir, "remap": batch["report"].get("remap") or None,
+            "prompts": options.get("prompts") or None, "providers": options["providers"], "formats": formats,
+            "out": str(out), "max_spend": options.get("max_spend"), "only": skus, "quality": options["quality"],
+            "seeds": {**options.get("seeds", {}), **scope.seeds} or None}
+
+
+def finish(store: Store, batch: dict[str, Any], out: Path, summary: dict[str, Any]) -> None:
+    """The run's manifest and summary into review cells; the batch to review (or failed when nothing came out)."""
+    batch_id, scope = batch["id"], scopes.scope_of(batch)
+    cells = scopes.keep_decisions(store, batch_id, scopes.cells_from_run(batch, out, summary), scope)
     store.set_cells(batch_id, cells)
     for cell in store.cells_of(batch_id):
         if cell["status"] in ("queued", "rendering", "composed"):
             store.set_cells(batch_id, [{"sku": cell["sku"], "shot": cell["shot"], "format": cell["format"],
                                         "status": "failed", "reason": "no clip came out of the run"}])
-    ready = any(c["status"] == "ready" for c in cells)
+    ready = any(c["status"] in ("ready", "held") for c in cells) or (
+        scope.kind != "all" and any(c["status"] in scopes.REVIEWABLE for c in store.cells_of(batch_id)))
     brief = {k: summary.get(k) for k in ("composed_this_run", "reused_this_run", "skipped_unchanged", "spend_usd",
                                          "delivered", "failed")}
     # from running only: a batch cancelled meanwhile stays cancelled

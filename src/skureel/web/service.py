@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from skureel.domain import UnusableInput
 from skureel.web import batches as logic
+from skureel.web import diff, mappings
 from skureel.web.config import CAN_EDIT, CAN_PUBLISH, CAN_REVIEW, StudioConfig
 from skureel.web.runs import Runner
 from skureel.web.store import Store
@@ -43,7 +44,7 @@ def create_batch(config: StudioConfig, store: Store, workspace_id: int, who: str
     except UploadRefused as exc:
         shutil.rmtree(folder, ignore_errors=True)
         raise Refused(exc.status, str(exc)) from exc
-    report = logic.validation_report(stored)
+    report = mappings.apply_saved(store, workspace_id, stored, logic.validation_report(stored))
     state = "validated" if report["usable"] else "invalid"
     display = Path(sheet_name.replace("\\", "/")).name[:200] or "sheet"
     return store.create_batch(workspace_id=workspace_id, created_by=who, state=state, sheet_name=display,
@@ -74,9 +75,11 @@ def estimate(config: StudioConfig, store: Store, batch: dict[str, Any], role: st
     if batch["state"] == "running":
         raise Refused(409, "the batch is running; wait for it to finish")
     try:
-        result = logic.estimate(config, Path(batch["sheet_file"]), options)
+        result = logic.estimate(config, Path(batch["sheet_file"]), options, workspace_id=batch["workspace_id"],
+                                remap=batch["report"].get("remap"))
     except UnusableInput as exc:
         raise Refused(422, str(exc).replace(batch["sheet_file"], "the sheet")) from exc
+    diff.save_fingerprints(store, batch["id"], result.pop("fingerprints", {}))
     store.update_batch(batch["id"], state="estimated", options=options.model_dump(), estimate=result)
     return result
 
@@ -146,6 +149,7 @@ def publish(config: StudioConfig, store: Store, batch: dict[str, Any], role: str
         raise Refused(409, "approve at least one clip first: only approved clips are published")
     published = logic.publish(config, store, batch)
     store.update_batch(batch["id"], state="done")
+    store.add_event(batch["id"], "published", {"clips": len(published)})  # also the webhook's batch.published
     return published
 
 

@@ -275,7 +275,7 @@ class Store:
                 old = c.execute(select(cells.c.status).where(*key)).scalar()
                 if old is None:
                     c.execute(insert(cells).values(batch_id=batch_id, **row))
-                elif old not in ("approved", "published") or row.get("status") in ("ready", "failed"):
+                elif old not in ("approved", "published") or row.get("status") in ("ready", "failed", "held"):
                     c.execute(update(cells).where(*key).values(**row))
             c.execute(update(batches).where(batches.c.id == batch_id)
                       .values(updated_at=now(), version=batches.c.version + 1))
@@ -293,8 +293,10 @@ class Store:
     def decide(self, batch_id: str, cell_id: int, status: str, reason: str | None, who: str) -> bool:
         """Approve or reject one cell that has a clip; False when there is no such reviewable cell."""
         with self.engine.begin() as c:
+            # held: the QA gate kept the clip back for a person (web/scopes.py); only a cell with a clip is decided
             result = c.execute(update(cells).where(cells.c.batch_id == batch_id, cells.c.id == cell_id,
-                                                   cells.c.status.in_(("ready", "approved", "rejected")))
+                                                   cells.c.status.in_(("ready", "approved", "rejected", "held")),
+                                                   cells.c.clip_path.is_not(None))
                                .values(status=status, reason=reason, decided_by=who))
             c.execute(update(batches).where(batches.c.id == batch_id)
                       .values(updated_at=now(), version=batches.c.version + 1))

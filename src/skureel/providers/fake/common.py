@@ -17,30 +17,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from skureel.fakefaults import parse_faults as parse_spec
+from skureel.providers.fake.content import ContentPlan, other_product, split_content
+from skureel.providers.fake.content import render as render_content
 from skureel.providers.local import render_base_clip
 
 # wrong_product: the job succeeds but its clip shows another product (what the QA gate must catch)
 FAULT_KINDS = ("5xx", "429", "timeout", "fail", "moderated", "out_of_credit", "drop_response", "wrong_product")
 
 
-def other_product() -> bytes:
-    """A product no catalog has (an orange, striped jar on white): the clip of a model that lost the SKU's photo."""
-    import io
-
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", (600, 600), (255, 255, 255))
-    draw = ImageDraw.Draw(image)
-    draw.rounded_rectangle((170, 120, 430, 500), radius=60, fill=(235, 120, 30))
-    for y in range(160, 480, 60):
-        draw.rectangle((170, y, 430, y + 22), fill=(250, 230, 90))
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
-
-
 def parse_faults(spec: str | None) -> dict[str, float]:
-    return parse_spec(spec, FAULT_KINDS)
+    """The fault probabilities; a `content=MODE` part (what the clips show, content.py) is checked and left out."""
+    return parse_spec(split_content(spec)[0], FAULT_KINDS)
 
 
 @dataclass
@@ -59,14 +46,17 @@ class FakeJob:
     seconds: float = 5.0
     sound: bool = False  # the model was asked for its own audio: the clip carries an ambience track
     wrong_product: bool = False  # fault: the clip shows another product
+    content: str | None = None  # what the clip shows, built from the submitted image (content.py MODES)
 
 
 class FakeVendor:
     """State of one fake vendor; thread-safe because uvicorn may run handlers concurrently."""
 
     def __init__(self, name: str, *, faults: dict[str, float] | None = None, latency_s: float = 1.0,
-                 concurrency: int = 4, url_ttl_s: float = 3600.0, seed: int = 7, clip_seconds: float = 60.0) -> None:
+                 concurrency: int = 4, url_ttl_s: float = 3600.0, seed: int = 7, clip_seconds: float = 60.0,
+                 content: ContentPlan | None = None) -> None:
         self.name, self.faults, self.latency_s, self.concurrency = name, faults or {}, latency_s, concurrency
+        self.content = content
         self.url_ttl_s, self.clip_seconds = url_ttl_s, clip_seconds
         self.rng = random.Random(seed)
         self.jobs: dict[str, FakeJob] = {}
@@ -76,6 +66,14 @@ class FakeVendor:
         self.secret = uuid.uuid4().hex.encode()
         self.base_url = ""
         self.timeout_s = 0.5
+        # the account's credit, in paid jobs: None = unlimited; at 0 every create is refused as out of credit until
+        # top_up() (an account state, as vendors have it, unlike the per-request `out_of_credit` fault)
+        self.credit: int | None = None
+
+    def top_up(self, jobs: int | None = None) -> None:
+        """Add credit for `jobs` more paid jobs, or make it unlimited."""
+        with self.lock:
+            self.credit = None if jobs is None else max(0, self.credit or 0) + jobs
 
     # faults -----------------------------------------------------------------------------------------
     def roll(self, kind: str) -> bool:
@@ -84,6 +82,8 @@ class FakeVendor:
             return p > 0 and self.rng.random() < p
 
     def create_fault(self) -> str | None:
+        if self.credit is not None and self.credit <= 0:
+            return "out_of_credit"
         for kind in ("out_of_credit", "429", "5xx", "timeout"):
             if self.roll(kind):
                 return kind
@@ -108,11 +108,15 @@ class FakeVendor:
         job = FakeJob(id=uuid.uuid4().hex[:16], key=key, created=now, ready_at=now + self.latency_s, outcome=outcome,
                       width=width, height=height, image=image, inputs=inputs, started=now,
                       seconds=float(str(seconds or 5).rstrip("s")), wrong_product=self.roll("wrong_product"))
+        if self.content is not None:
+            job.content = self.content.choose(str(inputs.get("prompt") or ""), image)
         with self.lock:
             self.jobs[job.id] = job
             if key:
                 self.by_key[key] = job.id
             self.paid.append(key or job.id)
+            if self.credit is not None:
+                self.credit -= 1
         return job
 
     def find(self, ident: str) -> FakeJob | None:
@@ -145,7 +149,12 @@ class FakeVendor:
         if job is None:
             return Response(status_code=404)
         image = other_product() if job.wrong_product else job.image
-        data = render_base_clip(image, job.width, job.height, min(job.seconds, self.clip_seconds), sound=job.sound)
+        seconds = min(job.seconds, self.clip_seconds)
+        if job.content is not None:
+            data = render_content("other" if job.wrong_product else job.content, job.image, job.width,
+                                       job.height, seconds)
+        else:
+            data = render_base_clip(image, job.width, job.height, seconds, sound=job.sound)
         return Response(data, media_type="video/mp4")
 
 

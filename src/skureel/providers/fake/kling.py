@@ -1,5 +1,6 @@
-"""Fake Kling: JWT or single-key auth (1000-series), field validation per model (1201, rules in klingrules.py),
-429/1302-1303 and 1102, external_task_id, the 3.0 Omni endpoint."""
+"""Fake Kling: JWT or single-key auth (1000-series), field and input-image validation per model (1201, rules in
+klingrules.py), 429/1302-1303 and 1102, external_task_id, the 3.0 Omni endpoint, Motion Control and lip-sync;
+image-to-video output follows the image's aspect, as the vendor's does."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from fastapi.responses import JSONResponse, Response
 
 from skureel.fakefaults import DroppedResponse
 from skureel.providers.fake.common import FakeVendor, attach_common, decode_image, size_for
-from skureel.providers.fake.klingrules import first_image, motion_problem, reference_seconds, validate
+from skureel.providers.fake.klingrules import (
+    first_image,
+    motion_problem,
+    output_aspect,
+    reference_seconds,
+    validate,
+)
 
 MODELS = {"kling-v1", "kling-v1-5", "kling-v1-6", "kling-v2-master", "kling-v2-1", "kling-v2-1-master",
           "kling-v2-5-turbo", "kling-v2-6", "kling-v3"}
@@ -99,7 +106,7 @@ def create_app(vendor: FakeVendor, access_key: str = "ak-test", secret_key: str 
         if vendor.roll("moderated") and vendor.roll("moderated"):
             return envelope(1301, "prompt or image failed content safety review", status=400)
         image, framed = first_image(kind, body)
-        width, height = size_for("9:16" if framed else body.get("aspect_ratio", "16:9"))
+        width, height = size_for(output_aspect(image) if framed else body.get("aspect_ratio", "16:9"))
         job = vendor.create(external, width, height, decode_image(image), body, body.get("duration", "5"))
         job.sound = body.get("sound") == "on"
         if vendor.roll("drop_response"):
@@ -134,8 +141,11 @@ def create_app(vendor: FakeVendor, access_key: str = "ak-test", secret_key: str 
         external = body.get("external_task_id") or ""
         if external and vendor.find(external):
             return envelope(1201, "external_task_id already exists", status=400)
-        job = vendor.create(external, *size_for("9:16"), decode_image(body["image_url"]), body, f"{seconds:g}")
+        job = vendor.create(external, *size_for(output_aspect(body["image_url"])), decode_image(body["image_url"]), body,
+                            f"{seconds:g}")  # framed like the character image, as long as the reference
         job.sound = body.get("keep_original_sound", "yes") == "yes"
+        if vendor.roll("drop_response"):
+            return DroppedResponse()
         return envelope(0, "SUCCEED", task_data(job))
 
     app.add_api_route("/v1/videos/motion-control/{ident}", query, methods=["GET"])
@@ -168,6 +178,9 @@ def create_app(vendor: FakeVendor, access_key: str = "ak-test", secret_key: str 
         if external and vendor.find(external):
             return envelope(1201, "external_task_id already exists", status=400)
         job = vendor.create(external, *size_for("9:16"), None, body, "5")
+        job.sound = True  # the clip now speaks the sound_file
+        if vendor.roll("drop_response"):
+            return DroppedResponse()
         return envelope(0, "SUCCEED", task_data(job))
 
     app.add_api_route("/v1/videos/advanced-lip-sync/{ident}", query, methods=["GET"])

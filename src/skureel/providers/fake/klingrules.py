@@ -12,6 +12,7 @@ ANY_LENGTH = {"kling-v3", "kling-v3-omni", "kling-video-o1"}  # any integer "3".
 SOUND = {"kling-v2-6", "kling-v3", "kling-v3-omni"}
 MULTI_SHOT = {"kling-v3", "kling-v3-omni"}
 ASPECTS = {"16:9", "9:16", "1:1"}
+OUTPUT_ASPECTS = {"9:16": 9 / 16, "1:1": 1.0, "16:9": 16 / 9}
 
 
 def _model(kind: str, body: dict[str, Any]) -> str:
@@ -59,10 +60,8 @@ def _text(kind: str, model: str, body: dict[str, Any]) -> str | None:
     return None
 
 
-def _image_size(data: str) -> str | None:
-    """Kling's input rules: jpg/png, at least 300 px a side, aspect between 1:2.5 and 2.5:1, at most 10 MB."""
-    if not data or data.startswith(("http://", "https://")):
-        return None
+def _read_image(data: str) -> tuple[int, int, int, str] | str:
+    """(width, height, bytes, format) of a raw-base64 image, or the vendor's complaint."""
     import base64
     import binascii
     import io
@@ -73,9 +72,23 @@ def _image_size(data: str) -> str | None:
         raw = base64.b64decode(data, validate=True)
         with Image.open(io.BytesIO(raw)) as image:
             width, height = image.size
+            kind = image.format or ""
     except (binascii.Error, ValueError, UnidentifiedImageError, OSError):
         return "image is not a readable jpg or png"
-    if len(raw) > 10 * 1024 * 1024:
+    return width, height, len(raw), kind
+
+
+def _image_size(data: str) -> str | None:
+    """Kling's input rules: jpg/png, at least 300 px a side, aspect between 1:2.5 and 2.5:1, at most 10 MB."""
+    if not data or data.startswith(("http://", "https://")):
+        return None
+    found = _read_image(data)
+    if isinstance(found, str):
+        return found
+    width, height, size, kind = found
+    if kind not in ("JPEG", "PNG"):
+        return f"image format {kind.lower() or 'unknown'} is not supported: use jpg, jpeg or png"
+    if size > 10 * 1024 * 1024:
         return "image must be at most 10MB"
     if min(width, height) < 300:
         return "image width and height must be at least 300px"
@@ -84,15 +97,43 @@ def _image_size(data: str) -> str | None:
     return None
 
 
+def image_problem(body: dict[str, Any], kind: str) -> str | None:
+    """Every image a create carries, checked like the vendor checks it (code 1201), named by its field."""
+    fields: list[tuple[str, str]] = []
+    if kind.endswith("image2video"):
+        fields += [(f, str(body[f])) for f in ("image", "image_tail") if body.get(f)]
+    if kind == "omni-video":
+        fields += [(f"image_list[{n}]", str(i.get("image_url", ""))) for n, i in enumerate(body.get("image_list") or [])
+                   if isinstance(i, dict)]
+    if kind == "motion-control":
+        fields.append(("image_url", str(body.get("image_url", ""))))
+    for name, data in fields:
+        if data.startswith("data:"):
+            return f"{name} must be a URL or raw base64 without a data: prefix"
+        problem = _image_size(data)
+        if problem:
+            return problem if name == "image" else f"{name}: {problem}"
+    return None
+
+
+def output_aspect(data: str | None) -> str:
+    """Image-to-video follows the image: the nearest of Kling's output aspects (9:16 when it cannot be read)."""
+    import math
+
+    found = _read_image(data) if data and not data.startswith(("http://", "https://")) else "unread"
+    if isinstance(found, str):
+        return "9:16"
+    ratio = found[0] / found[1]
+    return min(OUTPUT_ASPECTS, key=lambda name: abs(math.log(ratio / OUTPUT_ASPECTS[name])))
+
+
 def _images(kind: str, model: str, body: dict[str, Any]) -> str | None:
     if kind.endswith("image2video"):
         if not (body.get("image") or body.get("image_tail")):
             return "image or image_tail is required"
-        if str(body.get("image", "")).startswith("data:"):
-            return "image must be a URL or raw base64 without a data: prefix"
-        problem = _image_size(str(body.get("image", "")))
-        if problem:
-            return problem
+    problem = image_problem(body, kind)
+    if problem:
+        return problem
     if kind != "omni-video":
         if "image_list" in body:
             return "image_list belongs to the omni-video endpoint"
@@ -189,6 +230,9 @@ def motion_problem(body: dict[str, Any]) -> str | None:
         return f"model_name {body.get('model_name')!r} is invalid for motion-control"
     if not body.get("image_url") or str(body["image_url"]).startswith("data:"):
         return "image_url is required, as a URL or raw base64 without a data: prefix"
+    problem = image_problem(body, "motion-control")
+    if problem:
+        return problem
     if not str(body.get("video_url", "")).startswith(("http://", "https://")):
         return "video_url must be a URL of an mp4 or mov"
     if body.get("character_orientation") not in ("image", "video"):

@@ -11,6 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from skureel.providers.fake.common import FakeVendor, parse_faults
+from skureel.providers.fake.content import split_content
 
 # the credentials each fake accepts, so a user can point the real adapter at it
 FAKE_CREDENTIALS: dict[str, dict[str, str]] = {
@@ -39,10 +40,13 @@ class FakeServer:
     """A fake vendor on 127.0.0.1 in a background thread (tests, soak benchmark)."""
 
     def __init__(self, name: str, *, faults: str | dict[str, float] | None = None, latency_s: float = 0.5,
-                 concurrency: int = 4, url_ttl_s: float = 3600.0, port: int = 0, seed: int = 7) -> None:
+                 concurrency: int = 4, url_ttl_s: float = 3600.0, port: int = 0, seed: int = 7,
+                 content: str | None = None, clip_seconds: float = 60.0) -> None:
+        """`content`: what the clips show (providers/fake/content.py), also accepted as `content=MODE` in `faults`."""
         parsed = parse_faults(faults) if isinstance(faults, str) or faults is None else faults
+        plan = split_content(f"content={content}" if content else faults if isinstance(faults, str) else None)[1]
         self.vendor = FakeVendor(name, faults=parsed, latency_s=latency_s, concurrency=concurrency, url_ttl_s=url_ttl_s,
-                                 seed=seed)
+                                 seed=seed, content=plan, clip_seconds=clip_seconds)
         self.app = build_app(name, self.vendor)
         self.name = name
         config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="critical", lifespan="off",
@@ -70,6 +74,6 @@ class FakeServer:
 
 
 def serve(name: str, port: int, faults: str | None, latency_s: float) -> None:
-    vendor = FakeVendor(name, faults=parse_faults(faults), latency_s=latency_s)
+    vendor = FakeVendor(name, faults=parse_faults(faults), latency_s=latency_s, content=split_content(faults)[1])
     vendor.base_url = f"http://127.0.0.1:{port}"
     uvicorn.run(build_app(name, vendor), host="127.0.0.1", port=port, log_level="warning")
