@@ -425,3 +425,23 @@ def test_fake_refuses_photos_outside_klings_limits_and_the_adapter_says_why_in_o
         assert server.vendor.paid == []  # refused before anything was paid
     message = str(caught.value)
     assert message == "kling: the photo was refused: image width and height must be at least 300px (vendor code 1201)"
+
+
+def test_a_failed_generation_is_bought_again_under_a_new_external_id(tmp_path: Path, settings: Any,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kling keeps external_task_id unique per account (code 1201 on a repeat): the rebuy after a failed
+    generation needs its own id, and is then found again by it like any other job."""
+    p = product("REBUY-1", GALLERY[:1], seconds=5)
+    with FakeServer("kling", faults="fail=1.0", latency_s=0.05, seed=3) as server:
+        first, _ = run(p, planned(p, ["kling"], quality="draft"), ["kling"], context(server, tmp_path, monkeypatch), settings)
+        assert first.failure and "\n" not in first.failure
+        server.vendor.faults = {}  # the vendor recovers; the same catalog runs again on the same ledger
+        second, _ = run(p, planned(p, ["kling"], quality="draft"), ["kling"], context(server, tmp_path, monkeypatch),
+                        settings)
+        assert second.failure is None, second.failure
+        third, _ = run(p, planned(p, ["kling"], quality="draft"), ["kling"], context(server, tmp_path, monkeypatch),
+                       settings)
+        assert third.failure is None
+        ids = [j.inputs["external_task_id"] for j in server.vendor.jobs.values()]
+    key = second.clip["content_key"]
+    assert ids == [key, f"{key}-p2"]  # two purchases, each once; the third run reused the clip

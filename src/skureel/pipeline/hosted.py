@@ -329,8 +329,11 @@ async def _run_claimed(name: str, request: JobRequest, cost: float, box: tuple[f
     if row["state"] == "rejected":
         raise Rejected(name, row.get("error") or "rejected earlier")
     if row["state"] == "failed":  # the vendor ran it and it failed: no clip was delivered, so it may be bought again
-        ledger.update_job(key, state="intent", provider_job_id=None)
+        info = _json(row.get("info"))  # under a new external id: vendors refuse one id twice (Kling's 1201)
+        ledger.update_job(key, state="intent", provider_job_id=None,
+                          info={**info, "purchase": int(info.get("purchase", 1)) + 1})
         row = ledger.job(key) or row
+    request = request.model_copy(update={"purchase": int(_json(row.get("info")).get("purchase", 1))})
     adapter = ctx.adapter(name)
     async with AsyncExitStack() as slot:
         await slot.enter_async_context(_Slot(ctx, name))
@@ -368,7 +371,8 @@ async def _run_claimed(name: str, request: JobRequest, cost: float, box: tuple[f
                 ctx.budget.reserve(-cost)
                 raise
             assert ref is not None
-            ledger.update_job(key, state="submitted", provider_job_id=ref.job_id, info={"ref_extra": ref.extra})
+            ledger.update_job(key, state="submitted", provider_job_id=ref.job_id,
+                              info={**_json(row.get("info")), "ref_extra": ref.extra})
         try:
             state = await wait_for(adapter, ref, deadline_s=ctx.deadline_s, first_s=ctx.poll_first_s,
                                    max_interval_s=ctx.poll_max_s)

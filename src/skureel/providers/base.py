@@ -82,6 +82,12 @@ class JobRequest(BaseModel):
     audio_mime: str = "audio/wav"
     references: list[bytes] = Field(default_factory=list)  # more of the SKU's own photos, best first (Omni)
     storyboard: list[StoryShot] = Field(default_factory=list)  # several shots in one generation
+    purchase: int = 1  # which purchase of this content key: 2 after the vendor's generation of the first one failed
+
+    @property
+    def external_id(self) -> str:
+        """The id a vendor keeps unique per account: the content key, then one per rebuy of a failed generation."""
+        return self.content_key if self.purchase <= 1 else f"{self.content_key}-p{self.purchase}"
 
 
 class JobRef(BaseModel):

@@ -120,9 +120,9 @@ class KlingProvider(Provider):
             raise JobFailed(self.name, "an avatar needs a presenter photo and speech audio")
         body = {"image": base64.b64encode(request.image).decode(), "sound_file": base64.b64encode(request.audio).decode(),
                 "prompt": request.rendered.prompt[:2500], "mode": request.rendered.params.get("mode", "std"),
-                "external_task_id": request.content_key}
+                "external_task_id": request.external_id}
         endpoint = self._endpoint(request)
-        return await self._create(endpoint, body, request.content_key)
+        return await self._create(endpoint, body, request.external_id)
 
     async def motion_control(self, image: bytes, video_url: str, content_key: str, *, orientation: str = "image",
                              mode: str = "std", prompt: str = "", keep_sound: bool = False,
@@ -151,7 +151,7 @@ class KlingProvider(Provider):
         pays for either twice. Returns the lip-sync job, the one the pipeline polls and downloads."""
         if not request.audio:
             raise JobFailed(self.name, "an avatar needs speech audio to lip-sync")
-        moved_key = f"{request.content_key}-motion"
+        moved_key = f"{request.external_id}-motion"
         moved = await self._lookup(MOTION_ENDPOINT, moved_key)
         if moved is None:
             try:
@@ -163,7 +163,7 @@ class KlingProvider(Provider):
         state = await self._until_done(moved)
         if state.status != "succeeded" or not state.video_url:
             raise JobFailed(self.name, f"motion control failed: {state.error or 'no video'}", code=state.error_code)
-        return await self.lip_sync(state.video_url, request.audio, request.content_key)
+        return await self.lip_sync(state.video_url, request.audio, request.external_id)
 
     async def _until_done(self, ref: JobRef, deadline_s: float = 1800.0) -> JobState:
         """A job this adapter needs finished before its next step (the pipeline polls only the last one)."""
@@ -200,21 +200,21 @@ class KlingProvider(Provider):
         if params.get("motion_reference"):  # planned from the brand kit's reference clip (planning/motion.py)
             if request.shot.kind == "avatar":
                 return await self._motion_avatar(request)
-            return await self._motion(request, request.content_key)
+            return await self._motion(request, request.external_id)
         if request.shot.kind == "avatar":
             return await self._submit_avatar(request)
         spec = self._spec(request)
         omni = spec is not None and spec.endpoint == "/v1/videos/omni-video"
         body = self._omni_body(request) if omni else self._classic_body(request, spec)
         endpoint = self._endpoint(request)
-        return await self._create(endpoint, body, request.content_key)
+        return await self._create(endpoint, body, request.external_id)
 
     def _common(self, request: JobRequest, spec: ModelSpec | None) -> dict[str, Any]:
         """Fields every video endpoint shares: model (always sent: Omni falls back to O1 without it), length, sound."""
         rendered = request.rendered
         body: dict[str, Any] = {"model_name": rendered.model, "prompt": rendered.prompt[:2500],
                                 "mode": rendered.params.get("mode", "std"), "duration": str(int(rendered.duration_s)),
-                                "external_task_id": request.content_key}
+                                "external_task_id": request.external_id}
         if spec is not None and spec.audio_field == "sound":
             body["sound"] = "on" if rendered.params.get("sound") == "on" else "off"
         if request.storyboard:
@@ -291,7 +291,7 @@ class KlingProvider(Provider):
 
     async def recover(self, request: JobRequest) -> JobRef | None:
         """external_task_id is unique per account and queryable: a lost create answer is found again."""
-        return await self._lookup(self._endpoint(request), request.content_key)
+        return await self._lookup(self._endpoint(request), request.external_id)
 
     async def _lookup(self, endpoint: str, key: str) -> JobRef | None:
         envelope = await self._query(endpoint, key)
