@@ -45,15 +45,13 @@ def fingerprints(plan: Plan, products: Sequence[Product], kit: BrandKit, provide
         fields["images"] = digest([data.get("images"), images])[:_WIDTH]  # the photos' bytes, not only their paths
         whole = product_hash(product, kit, providers, formats, quality, bases)
         out[product.sku] = {"hash": whole[:24], "fields": fields, "keys": {}, "images": images}
-    base = {p.sku: p.base_dir.rstrip("/") + "/" for p in products if p.base_dir}
     for item in plan.shots:
         row = out.get(item.shot.sku)
         if row is None:
             continue
         provider = item.rendered.provider
-        prefix = base.get(item.shot.sku, "\0")  # the shot names its photos by path: the same photos, wherever stored
-        shot = item.shot.model_copy(update={"source_images": [i.removeprefix(prefix) for i in item.shot.source_images]})
-        key = content_key(shot, row["images"][:1], provider, item.rendered.model, item.rendered.params, kit,
+        # content keys hold the photos' bytes, not their paths: the same photos in another upload keep their keys
+        key = content_key(item.shot, row["images"][:1], provider, item.rendered.model, item.rendered.params, kit,
                           None if provider == "local" else item.rendered.prompt)
         row["keys"][item.shot.shot_id] = key[:20]
     names = sorted({name for row in out.values() for name in row["fields"]})
