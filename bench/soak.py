@@ -7,7 +7,9 @@ topped up and the catalog rerun on the same ledger, which reuses every clip alre
 
 Prints, per provider and pass: SKUs done, reported (non-retryable, with reasons), paid submissions on the fake
 beside the distinct content keys that reached it (never a key paid twice), and wall time beside the ideal for
-the jobs the vendor actually ran (paid jobs / concurrency x latency). Aim: wall <= 1.2x that ideal on every fake.
+the jobs the vendor actually ran (paid jobs / concurrency x latency, the paid jobs counted on the fake in this
+pass). Aim: wall <= 1.2x that ideal on every fake. Each fake runs in its own process (providers/fake/process.py),
+so the client's CPU (printed beside the fake's) is all this process spends.
 """
 
 from __future__ import annotations
@@ -28,12 +30,12 @@ from skureel.catalog.brandkit import load_brand_kit
 from skureel.catalog.images import ImageCache
 from skureel.domain import Product
 from skureel.ledger import Ledger
-from skureel.pipeline.hosted import Budget, HostedContext, HostedResult, generate_shot
+from skureel.pipeline.hosted import Budget, HostedContext, HostedResult, generate_shot, image_payload
 from skureel.pipeline.work import ShotWork
 from skureel.planning import load_vocabulary, plan_product
 from skureel.prompts import render_prompt
-from skureel.providers.capabilities import capabilities
-from skureel.providers.fake.server import FakeServer
+from skureel.providers.capabilities import capabilities, model_caps
+from skureel.providers.fake.process import FakeConfig, FakeProcess
 from skureel.render.compose import Prepared, prepare
 from skureel.settings import Settings
 
@@ -50,7 +52,7 @@ class Pass:
     reasons: collections.Counter[str]
     paid: int  # paid jobs the vendor ran in this pass
     wall: float
-    cpu: float  # this process's CPU seconds (client and fake together): wall far above it means a busy machine
+    cpu: float  # the client's CPU seconds (the fake runs in its own process)
 
 
 def _content_key(external_id: str) -> str:
@@ -82,12 +84,15 @@ async def soak(entry: str, skus: int, latency: float, folder: Path, credit_share
     concurrency = max(1, capabilities(name).max_concurrency)
     tag = entry.replace(":", "-")
     lines: list[str] = []
-    # short clips: the soak measures the orchestration, not the fake rendering a video in the same process
-    with FakeServer(name, faults=FAULTS, latency_s=latency, concurrency=concurrency, seed=3, clip_seconds=0.2) as server:
-        server.vendor.timeout_s = latency
-        server.vendor.credit = int(skus * credit_share)
-        os.environ[f"SKUREEL_{name.upper()}_BASE_URL"] = server.url
-        os.environ.update(server.credentials)
+    # the fake in its own process: the client is then the only code measured in this one; one tiny clip for every
+    # job, made before the clock starts, since the soak measures the orchestration, not the fake encoding videos;
+    # its hung creates and its Retry-After last one latency, scaled down with it (a fixed 1 s would be five jobs)
+    config = FakeConfig(name=name, faults=FAULTS, latency_s=latency, concurrency=concurrency, seed=3,
+                        clip_seconds=0.2, timeout_s=latency, credit=int(skus * credit_share), tiny_clips=True,
+                        retry_after_s=latency)
+    with FakeProcess(config) as fake:
+        os.environ[f"SKUREEL_{name.upper()}_BASE_URL"] = fake.url
+        os.environ.update(fake.credentials)
         ledger = Ledger(f"sqlite:///{folder / f'{tag}.sqlite'}")
         products = [Product(key=f"k{i}", sku=f"SOAK-{i}", title=f"Stoneware Mug {i}", material="ceramic",
                             category="Home", images=[str(image)]) for i in range(skus)]
@@ -95,28 +100,36 @@ async def soak(entry: str, skus: int, latency: float, folder: Path, credit_share
         for product in products:
             shot = plan_product(product, kit, vocab, provider=name)[0]
             items.append((product, ShotWork(shot=shot, rendered=render_prompt(shot, name, model or None))))
+        # the photo made acceptable to the model (pipeline/adapt.py: ~1 s for this 2160 px PNG) before the clock: every
+        # SKU here shares it, so the run would pay it once, in pass one's first second, with five slots idle
+        image_payload(hero, model_caps(name, items[0][1].rendered.model), kit.colours.background)
         passes: list[Pass] = []
         for label in ("credit runs out", "after a top-up"):
-            # polls every eighth of the latency: the wait a poll adds is what a real run tunes to its vendor
-            ctx = HostedContext(ledger, folder / "cache", kit, budget=Budget(None), poll_first_s=latency / 8,
-                                poll_max_s=latency / 8, retry_base_s=latency / 2, deadline_s=120)
-            paid_before = len(server.vendor.paid)
-            start, cpu_start = time.perf_counter(), time.process_time()
+            # the client's clock scaled with the vendor's, as a real run tunes it to its vendor's usual job time: the
+            # first poll just before a job can be done (wait_for jitters it by +-20%), then every twentieth of the
+            # latency; retries back off from a tenth of it (a real run: 1 s against jobs of a minute or more)
+            ctx = HostedContext(ledger, folder / "cache", kit, budget=Budget(None), poll_first_s=latency * 0.8,
+                                poll_max_s=latency / 20, retry_base_s=latency / 10, deadline_s=120)
+            paid_before = len(fake.stats().paid)
+            start, cpu_start, fake_start = time.perf_counter(), time.process_time(), fake.cpu_s()
             results = await _run(items, hero, entry, ctx)
             wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+            fake_cpu = fake.cpu_s() - fake_start
             reasons = collections.Counter((r.failure or "").split(":")[1].strip()[:40] for r in results if r.failure)
             run = Pass(done=sum(1 for r in results if r.failure is None), reasons=reasons,
-                       paid=len(server.vendor.paid) - paid_before, wall=wall, cpu=cpu)
+                       paid=len(fake.stats().paid) - paid_before, wall=wall, cpu=cpu)
             passes.append(run)
             ideal = max(run.paid, 1) / concurrency * latency
             lines.append(f"{entry:22} {label:16} done {run.done}/{skus}, reported {skus - run.done} "
-                         f"{dict(reasons.most_common(3))}; paid {run.paid} jobs; wall {wall:.1f}s (cpu {cpu:.1f}s, "
-                         f"load {os.getloadavg()[0]:.1f}) vs ideal {ideal:.1f}s = {wall / ideal:.2f}x (aim <= {AIM}x)")
-            server.vendor.top_up()  # unlimited from here on
-        paid, known = len(server.vendor.paid), _reached(ledger)
+                         f"{dict(reasons.most_common(3))}; paid {run.paid} jobs; wall {wall:.1f}s (cpu client "
+                         f"{cpu:.1f}s, fake {fake_cpu:.1f}s, load {os.getloadavg()[0]:.1f}) vs ideal {ideal:.1f}s "
+                         f"= {wall / ideal:.2f}x (aim <= {AIM}x)")
+            fake.set_credit(None)  # topped up: unlimited from here on
+        stats = fake.stats()
+        paid, known = len(stats.paid), _reached(ledger)
         # a key is bought again only when the vendor ran it and the generation failed (no clip came of it)
-        failed = {_content_key(j.key) for j in server.vendor.jobs.values() if j.outcome == "fail" and j.key}
-        bought = collections.Counter(_content_key(k) for k in server.vendor.paid)
+        failed = {_content_key(k) for k in stats.failed}
+        bought = collections.Counter(_content_key(k) for k in stats.paid)
         repeated = {k for k, n in bought.items() if n > 1}
         twice = len(repeated - failed)
         wall = sum(p.wall for p in passes)

@@ -65,17 +65,19 @@ async def catalog_fanout(catalog: str, brand_kit: str, providers: list[str] | No
                          formats: list[str] | None = None, out: str = "out/run", max_spend: float | None = None,
                          prune: bool = False, quality: str = "final", languages: list[str] | None = None,
                          qa: str | None = None, chunk_skus: int | None = None, max_attempts: int = 3,
-                         poll_s: float = 2.0, chunk_timeout_s: float | None = None) -> dict[str, Any]:
+                         poll_s: float = 2.0, chunk_timeout_s: float | None = None, bases: str | None = None,
+                         seed_from: str | None = None) -> dict[str, Any]:
     request = RunRequest(catalog=catalog, brand_kit=brand_kit, providers=providers or ["local"],
                          formats=formats or ["9x16", "4x5", "1x1", "16x9"], out=out, max_spend=max_spend,
-                         prune=prune, quality=quality, languages=languages or [], qa=qa)
+                         prune=prune, quality=quality, languages=languages or [], qa=qa, bases=bases,
+                         seed_from=seed_from)
     run = prepare_task(request)
     chunks = split([w.product.sku for w in run.work], chunk_skus or run.settings.chunk_skus)
     batch = str(flow_run.get_id() or "local")[:8]
     # every child gets the whole cap: they debit one shared budget row in the ledger (pipeline/chunks.SharedBudget)
     params: dict[str, Any] = {"catalog": catalog, "brand_kit": brand_kit, "providers": request.providers,
                               "formats": request.formats, "out": out, "max_spend": max_spend, "quality": quality,
-                              "languages": request.languages, "qa": qa}
+                              "languages": request.languages, "qa": qa, "bases": bases, "seed_from": seed_from}
     # a chunk whose machine died before its first heartbeat is never marked Crashed by the zombie automation:
     # the parent's own deadline bounds the wait, then the chunk is crashed and resubmitted
     timeout = chunk_timeout_s or run.settings.chunk_timeout_s

@@ -29,6 +29,7 @@ from skureel.tasks import (
     publish_task,
     secret_lookup,
     wait_for_review,
+    with_secret_blocks,
 )
 
 
@@ -41,6 +42,7 @@ async def _generate(run: RunPlan, group: list[tuple[int, int]], chain: list[str]
 
 
 @flow(name="catalog-refresh", task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count() or 2))  # type: ignore[arg-type]
+@with_secret_blocks  # `secrets`: provider keys as Secret block names, for this run only (web/runs.py)
 async def catalog_refresh(catalog: str, brand_kit: str, providers: list[str] | None = None,
                           formats: list[str] | None = None, out: str = "out/run", max_spend: float | None = None,
                           only: list[str] | None = None, dry_run: bool = False, review: bool = False,
@@ -49,7 +51,7 @@ async def catalog_refresh(catalog: str, brand_kit: str, providers: list[str] | N
                           chunk: str | None = None, remap: dict[str, str] | None = None,
                           prompts: dict[str, dict[str, str]] | None = None,
                           seeds: dict[str, int] | None = None, bases: str | None = None,
-                          seed_from: str | None = None) -> dict[str, Any]:
+                          seed_from: str | None = None, secrets: dict[str, str] | None = None) -> dict[str, Any]:
     """`chunk` names this run as one chunk of a fan-out (flows/catalog_fanout.py): it then leaves a chunk report
     for the parent instead of writing the manifest. `remap` (field -> column) and `prompts` (sku -> shot ->
     text) are the studio's column remap and edited prompts; `seeds` (sku -> seed) its re-run of a cell."""

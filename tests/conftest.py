@@ -17,6 +17,15 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 needs_corpus = pytest.mark.skipif(not CORPUS.exists(), reason="../shared/corpus is absent in this checkout")
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test its own clip cache: CI exports one SKUREEL_CACHE_DIR for the whole run, and a clip another test
+    paid for must never make a pay-once assertion pass (or fail) by accident."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("SKUREEL_CACHE_DIR", str(cache))
+    return cache
+
+
 @pytest.fixture()
 def settings(tmp_path: Path):  # noqa: ANN201
     from skureel.settings import Settings

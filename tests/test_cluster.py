@@ -90,7 +90,7 @@ def test_a_killed_worker_loses_nothing_and_pays_nothing_twice(tmp_path: Path) ->
                           "SKUREEL_LEDGER_URL": _cluster_env(env)["SKUREEL_LEDGER_URL"]}
             cli = subprocess.Popen([sys.executable, "-m", "skureel", "run", str(catalog), "--brand", str(AURORA),
                                     "--provider", "kling", "--formats", "9x16", "--quality", "draft", "--qa", "off",
-                                    "--out", str(out), "--on-cluster"], env=client_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    "--bases", "per-family", "--out", str(out), "--on-cluster"], env=client_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    text=True)
 
             victim = None
@@ -103,6 +103,7 @@ def test_a_killed_worker_loses_nothing_and_pays_nothing_twice(tmp_path: Path) ->
                 time.sleep(1)
             assert victim is not None, "no chunk ever ran"
             time.sleep(4)  # let it submit and start paying
+            assert victim["parameters"]["bases"] == "per-family"  # the fan-out carries the run's options to each chunk
             worker = victim["labels"]["prefect.worker.name"].rsplit("-", 1)[-1]
             worker_pid = int((state / f"worker-{worker}.pid").read_text())
             os.kill(worker_pid, signal.SIGKILL)

@@ -5,39 +5,18 @@ idempotency_key=...) and reading the flow run's state and task runs through the 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from tests.conftest import ROOT
-from tests.test_studio_helpers import Live, live_studio, sample_upload, wait_state
-
-DEPLOYMENT = "catalog-refresh/on-demand-upload"
+from tests.test_studio_helpers import DEPLOYMENT, Live, live_studio, sample_upload, serve_deployment, wait_state
 
 
 @pytest.fixture()
 def served(prefect_server: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
-    env = {**os.environ, **prefect_server, "SKUREEL_CACHE_DIR": str(tmp_path / "cache"), "PREFECT_LOGGING_LEVEL": "WARNING"}
-    script = "from flows.catalog_refresh import catalog_refresh; catalog_refresh.serve(name='on-demand-upload')"
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    api = prefect_server["PREFECT_API_URL"]
-    deadline = time.monotonic() + 180
-    while httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json() == []:
-        assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-        assert time.monotonic() < deadline, "the deployment was not served"
-        time.sleep(1)
-    try:
+    with serve_deployment(prefect_server, tmp_path):
         yield prefect_server
-    finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(30)
 
 
 @pytest.fixture()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import threading
@@ -15,9 +16,10 @@ from pathlib import Path
 
 import httpx
 import uvicorn
-from tests.conftest import free_port, sample_rows, write_catalog
+from tests.conftest import ROOT, free_port, sample_rows, write_catalog
 
 PASSWORD = "correct horse battery"
+DEPLOYMENT = "catalog-refresh/on-demand-upload"
 
 
 @dataclass
@@ -109,3 +111,39 @@ def wait_state(client: httpx.Client, batch_id: str, states: set[str], timeout: f
             return body
         assert time.monotonic() < deadline, f"batch stuck in {body['state']} ({body.get('phase')})"
         time.sleep(1)
+
+
+@contextmanager
+def serve_deployment(prefect_server: dict[str, str], tmp_path: Path) -> Iterator[None]:
+    """The catalog-refresh flow served from a child process as DEPLOYMENT on the session's Prefect server, with
+    this process's environment (set provider base URLs and keys before)."""
+    env = {**os.environ, **prefect_server, "SKUREEL_CACHE_DIR": str(tmp_path / "cache"), "PREFECT_LOGGING_LEVEL": "WARNING"}
+    script = "from flows.catalog_refresh import catalog_refresh; catalog_refresh.serve(name='on-demand-upload')"
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    api = prefect_server["PREFECT_API_URL"]
+    deadline = time.monotonic() + 180
+    try:
+        while httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json() == []:
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline, "the deployment was not served"
+            time.sleep(1)
+        yield
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(30)
+
+
+def run_on_kling(live: Live, workspace: str, sheet: Path, images: Path) -> dict[str, object]:
+    """Upload through the API as the workspace, run on Kling at 9x16 draft, wait: the batch, with its cells."""
+    api = httpx.Client(base_url=live.url, headers={"authorization": f"Bearer {live.token(workspace)}"}, timeout=60)
+    created = api.post("/api/v1/batches", data={"brand_kit": "aurora", "formats": "9x16", "quality": "draft",
+                                                "providers": "kling"},
+                       files={"sheet": ("catalog.xlsx", sheet.read_bytes()), "images": ("i.zip", images.read_bytes())})
+    assert created.status_code == 201, created.text
+    batch_id = created.json()["id"]
+    assert api.post(f"/api/v1/batches/{batch_id}/run").status_code == 202
+    done = wait_state(api, batch_id, {"review", "failed"})
+    cells = api.get(f"/api/v1/batches/{batch_id}/deliverables").json()["deliverables"]
+    return {**done, "cells": cells}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.test_studio_helpers import Live, csrf_of, live_studio, sample_upload, sign_in, wait_state
+from tests.test_studio_helpers import Live, csrf_of, live_studio, run_on_kling, sample_upload, sign_in
 
 from skureel.providers.fake.server import FakeServer
 from skureel.web import vault
@@ -48,19 +48,6 @@ def _settings(client: httpx.Client) -> str:
     return client.get("/", follow_redirects=False).headers["location"] + "/settings"
 
 
-def _run_on_kling(live: Live, workspace: str, sheet: Path, images: Path) -> dict[str, object]:
-    api = httpx.Client(base_url=live.url, headers={"authorization": f"Bearer {live.token(workspace)}"}, timeout=60)
-    created = api.post("/api/v1/batches", data={"brand_kit": "aurora", "formats": "9x16", "quality": "draft",
-                                                "providers": "kling"},
-                       files={"sheet": ("catalog.xlsx", sheet.read_bytes()), "images": ("i.zip", images.read_bytes())})
-    assert created.status_code == 201, created.text
-    batch_id = created.json()["id"]
-    assert api.post(f"/api/v1/batches/{batch_id}/run").status_code == 202
-    done = wait_state(api, batch_id, {"review", "failed"})
-    cells = api.get(f"/api/v1/batches/{batch_id}/deliverables").json()["deliverables"]
-    return {**done, "cells": cells}
-
-
 def test_keys_are_encrypted_write_only_and_per_workspace(live: Live, kling: FakeServer, tmp_path: Path) -> None:
     ann, bob = sign_in(live.url, "ann@example.com"), sign_in(live.url, "bob@example.com")
     aurora, nordlys = _settings(ann), _settings(bob)
@@ -92,11 +79,11 @@ def test_keys_are_encrypted_write_only_and_per_workspace(live: Live, kling: Fake
     assert "KLING_API_KEY" not in mixed and mixed["PATH"] == "/bin"  # a workspace's keys never mix with others
 
     sheet, images = sample_upload(tmp_path / "upload", bad_row=False)
-    theirs = _run_on_kling(live, "nordlys", sheet, images)
+    theirs = run_on_kling(live, "nordlys", sheet, images)
     assert theirs["state"] == "failed" and not kling.vendor.paid, theirs  # nordlys entered no keys: nothing paid
     reasons = str(theirs["error"]) + " ".join(str(c["reason"]) for c in theirs["cells"])  # type: ignore[attr-defined]
     assert "KLING_ACCESS_KEY" in reasons, reasons
-    ours = _run_on_kling(live, "aurora", sheet, images)
+    ours = run_on_kling(live, "aurora", sheet, images)
     assert ours["state"] == "review", ours
     assert len(kling.vendor.paid) == 1  # paid once, with aurora's keys (the fake checks the JWT they sign)
 

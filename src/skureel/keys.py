@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from skureel.domain import BrandKit, Product, ShotSpec
 from skureel.paths import templates_dir
 
-RENDERER_VERSION = "studio-v1.0"  # bump when the local renderer's look changes
+RENDERER_VERSION = "studio-v1.1"  # bump when the local renderer's look changes
 
 
 def digest(value: Any) -> str:
@@ -33,9 +34,28 @@ def file_digest(path: str) -> str:
 
 
 def template_digest(provider: str) -> str:
-    folder = templates_dir() / "prompts"
-    names = sorted(p.name for p in folder.glob("*.j2"))
-    return digest({n: file_digest(str(folder / n)) for n in names if n in (f"{provider}.j2", "_scene.j2", "avatar_script.j2")})
+    """The digest of the templates a provider's prompts come from. Called once per content key (thousands per
+    run), so it stats the few files it covers and hashes them again only when one changed (mtime, size)."""
+    folder = os.path.join(templates_dir(), "prompts")
+    stamps = []
+    for name in sorted({f"{provider}.j2", "_scene.j2", "avatar_script.j2"}):
+        try:
+            info = os.stat(os.path.join(folder, name))
+        except OSError:
+            continue  # absent: left out of the digest, as it always was
+        stamps.append((name, info.st_mtime_ns, info.st_size))
+    return _template_digest(folder, tuple(stamps))
+
+
+@lru_cache(maxsize=256)
+def _template_digest(folder: str, stamps: tuple[tuple[str, int, int], ...]) -> str:
+    """Keyed by the files' stamps: an edited template gives new stamps, so it is read again (not `file_digest`,
+    which keeps a path's first digest for the life of the process)."""
+    def content(name: str) -> str:
+        file = Path(folder) / name
+        return hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else "missing"
+
+    return digest({name: content(name) for name, _, _ in stamps})
 
 
 def generation_fields(shot: ShotSpec) -> dict[str, Any]:

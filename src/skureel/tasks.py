@@ -7,10 +7,11 @@ import atexit
 import multiprocessing
 import os
 import traceback
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from prefect import get_client, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -35,6 +36,8 @@ from skureel.render.compose import prepare
 from skureel.settings import load_settings
 
 _pool: ProcessPoolExecutor | None = None
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def render_pool() -> ProcessPoolExecutor:
@@ -164,6 +167,42 @@ def secret_lookup(name: str) -> str | None:
         return str(secret.get())
     except Exception:  # noqa: BLE001 - a missing block is simply "not configured"
         return None
+
+
+def with_secret_blocks(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[Any, Any, T]]:
+    """A flow whose `secrets` parameter (environment name -> Secret block name, "" = unset) runs with those keys
+    in its environment, put back as they were when it ends: the studio's provider keys reach a deployment run by
+    name only (web/runs.py), never as values in its parameters or job variables. Values are never logged."""
+    import functools
+    import inspect
+
+    from prefect.blocks.system import Secret
+
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        blocks: dict[str, str] = signature.bind_partial(*args, **kwargs).arguments.get("secrets") or {}
+        before = {name: os.environ.get(name) for name in blocks}
+        try:
+            for name, block in blocks.items():
+                try:
+                    secret: Any = await Secret.aload(block) if block else None
+                except Exception:  # noqa: BLE001 - a block removed meanwhile: the name stays unset, never another's
+                    secret = None
+                if secret is not None:
+                    os.environ[name] = str(secret.value.get_secret_value())  # as saved: get() would parse JSON
+                else:
+                    os.environ.pop(name, None)
+            return await fn(*args, **kwargs)
+        finally:
+            for name, value in before.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+    return run
 
 
 @task(name="generate-hosted", task_run_name="generate-{product.sku}-{item.shot.shot_id}", cache_policy=NO_CACHE)

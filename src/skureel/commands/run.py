@@ -125,8 +125,6 @@ def run(
     if on_cluster:
         if dry_run or only:
             fail("--on-cluster runs whole catalogs: drop --dry-run and --only (run those locally)")
-        if bases or seed_from:  # the fan-out flow does not carry them yet: refusing beats silently ignoring
-            fail("--bases and --seed-from run locally for now: drop --on-cluster")
         from skureel.commands.cluster import api_url
 
         try:
@@ -168,7 +166,8 @@ def run(
                 summary = asyncio.run(flow_fn(
                     catalog=str(catalog.resolve()), brand_kit=str(brand.resolve()), providers=providers,
                     formats=wanted, out=out if "://" in out else str(Path(out).resolve()), max_spend=max_spend,
-                    prune=prune, quality=quality, languages=spoken, qa=qa))
+                    prune=prune, quality=quality, languages=spoken, qa=qa, bases=bases,
+                    seed_from=str(Path(picks_from).resolve()) if picks_from else None))
             else:
                 summary = asyncio.run(flow_fn(catalog=str(catalog), brand_kit=str(brand), providers=providers,
                                               formats=wanted, out=out, max_spend=max_spend, only=only or [],

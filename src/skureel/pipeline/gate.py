@@ -22,7 +22,7 @@ from typing import Any, Literal
 from skureel.domain import Product, ShotSpec, UnusableInput, plain_error
 from skureel.ledger import Ledger
 from skureel.pipeline.hosted import HostedContext, HostedResult, generate_shot
-from skureel.pipeline.work import ShotWork
+from skureel.pipeline.work import Composed, ShotWork, SkuWork
 from skureel.publish.storage import Target
 from skureel.qa import QaReport, Reference, from_cutout, load_thresholds, score_clip
 from skureel.qa.thresholds import Thresholds
@@ -111,6 +111,8 @@ def _hold(result: HostedResult, verdict: QaReport | str, paid: float) -> HostedR
     result.failure = f"{NEEDS_REVIEW}: {_reasons(verdict)}"
     result.review = {"status": REVIEW_STATUS, "qa_score": f"{verdict.score:g}" if isinstance(verdict, QaReport) else "0",
                      "qa_flags": " ".join(verdict.flags) if isinstance(verdict, QaReport) else "unusable"}
+    # composed into review/ for a person to watch, never published; a clip that could not even be checked is not
+    result.held_clip = _composable(result.clip) if isinstance(verdict, QaReport) else None
     result.clip = None
     result.qa_spent_usd = paid
     return result
@@ -125,11 +127,20 @@ def _record_hold(ctx: HostedContext, item: ShotWork, first_key: str, rounds: int
         "attempts": len(tried), "content_keys": [c["content_key"] for c in tried],
         "seeds": [c.get("qa_seed", item.shot.seed) for c in tried], "provider": held.provider,
         "model": last.get("model"), "kind": item.shot.kind, "clip_path": last.get("path"),
-        "cost_usd": round(held.qa_spent_usd, 4), "thresholds": thresholds_digest()})
+        "cost_usd": round(held.qa_spent_usd, 4), "thresholds": thresholds_digest(), "clip": held.held_clip})
+
+
+def _composable(clip: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What composing a held clip needs (production.py reads a hosted clip the same way); None when unusable."""
+    if clip is None or not clip.get("path") or not Path(str(clip["path"])).is_file():
+        return None
+    return {k: v for k, v in clip.items() if k in ("content_key", "path", "duration_s", "product_box", "cost_usd",
+                                                    "model") or k.startswith("qa_")}
 
 
 def _still_held(result: HostedResult, hold: dict[str, Any]) -> HostedResult:
     row = hold["row"]
+    result.held_clip = _composable(row.get("clip"))  # the held clip again (cached, paid once): composed for review
     result.failure, result.clip = str(row.get("reason") or NEEDS_REVIEW), None
     result.review = {k: str(row.get(k, "")) for k in ("status", "qa_score", "qa_flags")}
     result.qa_spent_usd = float(row.get("cost_usd") or 0.0)  # what the held clips cost, as a reused clip counts
@@ -242,10 +253,66 @@ def review_rel(sku: str, shot_id: str) -> str:
     return f"review/{sku_key(sku)}/{sku_key(sku)}__{shot_key(shot_id)}.json"
 
 
+def review_clip_rel(sku: str, shot_id: str, fmt: str, suffix: str) -> str:
+    """Where a held clip composed for review lives: review/<sku>/<sku>__<shot>__<format><suffix>, never under clips/."""
+    from skureel.naming import clip_stem, sku_key
+
+    return f"review/{sku_key(sku)}/{clip_stem(sku, shot_id, fmt)}{suffix}"
+
+
+def stage_review_clip(target: Target, item: Composed) -> None:
+    """A held clip composed like a deliverable, written beside its review sidecar with its row (for the studio's
+    review grid and a later approval); the ledger records no publication, and no manifest lists it as delivered."""
+    import json
+
+    rel = {suffix: review_clip_rel(item.sku, item.shot_id, item.format, suffix) for suffix in (".mp4", ".jpg", ".json")}
+    row = {**item.row, "status": REVIEW_STATUS, "uri": target.uri(rel[".mp4"]), "poster_uri": target.uri(rel[".jpg"])}
+    target.put_file(Path(item.poster), rel[".jpg"])
+    target.put_file(Path(item.path), rel[".mp4"])
+    target.put_bytes(json.dumps(row, indent=2, ensure_ascii=False, default=str).encode(), rel[".json"])  # last
+    for path in (Path(item.path), Path(item.poster)):
+        path.unlink(missing_ok=True)
+
+
+def reviewed_formats(target: Target, work: SkuWork, item: ShotWork, clip: dict[str, Any]) -> list[str]:
+    """The formats this held clip is composed for review in already (the same clip under the same overlays): a
+    rerun composes them again for nothing, and an approved clip must stay byte-identical (web/scopes.py)."""
+    import json
+
+    from skureel.keys import overlay_hash
+    from skureel.pipeline.bases import formats_of
+
+    done = []
+    for fmt in formats_of(work, item):
+        rel = review_clip_rel(work.product.sku, item.shot.shot_id, fmt, ".json")
+        if not (target.exists(rel) and target.exists(review_clip_rel(work.product.sku, item.shot.shot_id, fmt, ".mp4"))):
+            continue
+        row = json.loads(target.read_bytes(rel))
+        if row.get("content_key") == clip.get("content_key") and \
+                row.get("overlay_hash") == overlay_hash(work.product, work.brand, fmt, item.shot.language):
+            done.append(fmt)
+    return done
+
+
+def _review_clips(target: Target, sku: str, shot: str, content_key: str, formats: Sequence[str]) -> list[dict[str, Any]]:
+    """The held clip's composed formats on the target (this run's or an earlier run's of the same clip)."""
+    import json
+
+    found = []
+    for fmt in formats:
+        rel = review_clip_rel(sku, shot, fmt, ".json")
+        if target.exists(rel) and target.exists(review_clip_rel(sku, shot, fmt, ".mp4")):
+            row = json.loads(target.read_bytes(rel))
+            if row.get("content_key") == content_key:
+                found.append(row)
+    return found
+
+
 def review_outputs(ledger: Ledger, target: Target, held: Sequence[dict[str, str]],
-                   titles: dict[str, str]) -> list[dict[str, Any]]:
+                   titles: dict[str, str], formats: Sequence[str] = ()) -> list[dict[str, Any]]:
     """The run's held cells as manifest rows (status needs_review, qa_score, qa_flags), each with a review sidecar
-    written; the sidecars of cells released since (a later clip passed) are removed."""
+    written and `clips`, the held clip composed per format for a person to watch; the sidecars and clips of cells
+    released since (a later clip passed) are removed."""
     import json
 
     holds = {(r["sku"], r["shot_id"]): r for r in ledger.all_reviews()}
@@ -263,9 +330,15 @@ def review_outputs(ledger: Ledger, target: Target, held: Sequence[dict[str, str]
             "qa_flags": cell.get("qa_flags", "").split(), "qa_reasons": info.get("qa_reasons", []),
             "qa_attempts": info.get("attempts", 0), "sidecar_uri": target.uri(rel),
             "clip_path": info.get("clip_path")}  # the held base clip, in the local cache: what a reviewer looks at
+        info.pop("clip", None)
         target.put_bytes(json.dumps({**info, **row}, indent=2, ensure_ascii=False, default=str).encode(), rel)
+        row["clips"] = _review_clips(target, sku, shot, str(row["content_key"]), formats)
         rows.append(row)
     for (sku, shot), record in holds.items():
-        if record["state"] != REVIEW_STATUS and target.exists(review_rel(sku, shot)):
-            target.remove(review_rel(sku, shot))
+        if record["state"] != REVIEW_STATUS:
+            stale = [review_rel(sku, shot)] + [review_clip_rel(sku, shot, f, x) for f in formats
+                                               for x in (".json", ".mp4", ".jpg")]
+            for old in stale:
+                if target.exists(old):
+                    target.remove(old)
     return rows

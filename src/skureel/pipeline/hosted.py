@@ -105,6 +105,7 @@ class HostedResult(BaseModel):
     notes: list[str] = Field(default_factory=list)
     qa_spent_usd: float = 0.0  # paid for clips the QA gate rejected (pipeline/gate.py), beyond `clip`'s own cost
     review: dict[str, str] = Field(default_factory=dict)  # the QA gate held the cell: status, qa_score, qa_flags
+    held_clip: dict[str, Any] | None = None  # the clip the QA gate held: composed for review (review/), not published
 
 
 def image_payload(source: Prepared | None, caps: Capabilities, background: str,
@@ -294,6 +295,8 @@ async def _submit_freeing_slot(adapter: Provider, request: JobRequest, ctx: Host
             delay = exc.retry_after if exc.retry_after is not None else min(30.0, ctx.retry_base_s * 2**attempt)
             await asyncio.sleep(delay * (0.75 + 0.5 * random.random()))
             await slot.enter_async_context(_Slot(ctx, adapter.name))
+            if adapter.name in ctx.exhausted:  # the account ran dry while this one waited: submit nothing more
+                raise OutOfCredit(adapter.name, f"not submitted: {ctx.exhausted[adapter.name]} earlier in this run") from None
     raise AssertionError("unreachable")
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from skureel.pipeline.gate import reviewed_formats
 from skureel.pipeline.hosted import HostedResult
 from skureel.pipeline.refresh import RunPlan
 from skureel.prompts import render_prompt
+from skureel.publish.storage import Target
 
 
 def hosted_items(run: RunPlan) -> list[tuple[int, int]]:
@@ -35,6 +37,7 @@ def apply_results(run: RunPlan, results: dict[tuple[int, int], HostedResult]) ->
     left: list[str] = []
     spend = 0.0
     drop: dict[int, set[int]] = {}
+    target: Target | None = None
     for (wi, si), result in results.items():
         work = run.work[wi]
         item = work.shots[si]
@@ -48,7 +51,17 @@ def apply_results(run: RunPlan, results: dict[tuple[int, int], HostedResult]) ->
             work.shots[si] = item.model_copy(update={"rendered": rendered})
             spend += float(result.clip.get("cost_usd") or 0.0)
             continue
-        drop.setdefault(wi, set()).add(si)
+        if result.held_clip is not None and result.provider and result.review:
+            # held by the QA gate: composed like any clip, but for review only (production.py, refresh.py); its cost
+            # is already in qa_spent_usd, and the failure below keeps it out of the deliverables
+            target = target or Target(run.request.out, run.settings)
+            work.held_clips[item.slot] = {**result.held_clip,  # formats composed for review before are not again
+                                          "reviewed": [] if work.force else reviewed_formats(target, work, item,
+                                                                                             result.held_clip)}
+            work.shots[si] = item.model_copy(update={"rendered": render_prompt(item.shot, result.provider,
+                                                                               result.held_clip.get("model"))})
+        else:
+            drop.setdefault(wi, set()).add(si)
         if result.left_by_budget:
             left.append(result.sku)
         else:

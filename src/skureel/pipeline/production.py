@@ -91,6 +91,9 @@ def _produce_shot(work: SkuWork, item: ShotWork, hero: Prepared | None, outcome:
     key = content_key(shot, digests, provider, item.rendered.model, item.rendered.params, brand,
                       None if provider == "local" else item.rendered.prompt)
     hosted = work.hosted_clips.get(item.slot)
+    held = hosted is None and item.slot in work.held_clips  # the QA gate held it: composed for review only
+    if held:
+        hosted = work.held_clips[item.slot]
     if provider == "local":
         ledger.record_intent(key, sku=product.sku, shot_id=shot.shot_id, provider="local", model=item.rendered.model,
                              seed=shot.seed, blueprint_hash=shot.blueprint_hash(), input_fingerprint=",".join(digests),
@@ -107,9 +110,11 @@ def _produce_shot(work: SkuWork, item: ShotWork, hero: Prepared | None, outcome:
     for fmt in formats_of(work, item):  # every format, or this base's share of them (--bases per-family)
         ohash = overlay_hash(product, brand, fmt, shot.language)
         existing = ledger.deliverable(product.sku, shot.shot_id, fmt)
-        if (not work.force and existing and existing["state"] == "published" and existing["content_key"] == key
-                and existing["overlay_hash"] == ohash):
+        if (not work.force and not held and existing and existing["state"] == "published"
+                and existing["content_key"] == key and existing["overlay_hash"] == ohash):
             outcome.reused.append((shot.shot_id, fmt))
+            continue
+        if held and hosted is not None and fmt in hosted.get("reviewed", ()):  # composed for review before
             continue
         name = clip_stem(product.sku, shot.shot_id, fmt)
         out = staging / f"{name}.mp4"
@@ -171,8 +176,8 @@ def _produce_shot(work: SkuWork, item: ShotWork, hero: Prepared | None, outcome:
 
                 local_qa = check_local(out, hero, shot)
             row.update(local_qa)
-        outcome.composed.append(Composed(sku=product.sku, shot_id=shot.shot_id, format=fmt, path=str(out),
-                                         poster=str(poster), row=row))
+        (outcome.held if held else outcome.composed).append(Composed(sku=product.sku, shot_id=shot.shot_id, format=fmt,
+                                                                     path=str(out), poster=str(poster), row=row))
 
 
 def _uncomposed(clip: Path, out: Path) -> Any:

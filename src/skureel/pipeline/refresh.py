@@ -21,7 +21,7 @@ from skureel.exports import write_table
 from skureel.keys import product_hash
 from skureel.ledger import Ledger
 from skureel.naming import clip_rel, sku_key
-from skureel.pipeline.gate import REVIEW_STATUS, default_mode, review_outputs
+from skureel.pipeline.gate import REVIEW_STATUS, default_mode, review_outputs, stage_review_clip
 from skureel.pipeline.migrate import migrate_names, relative
 from skureel.pipeline.picks import adopt_picks, apply_picks, load_picks
 from skureel.pipeline.work import Composed, ShotWork, SkuOutcome, SkuWork
@@ -153,6 +153,12 @@ def publish_outcome(run: RunPlan, outcome: SkuOutcome) -> list[dict[str, str]]:
                              "reason": f"publish failed: {plain_error(exc)}"})
             outcome.details.append(f"publish {item.sku!r} {item.shot_id}/{item.format}: "
                                    + "".join(traceback.format_exception(exc)))
+    for item in outcome.held:  # the QA gate's held clips, composed: beside their review sidecar, never delivered
+        try:
+            stage_review_clip(target, item)
+        except Exception as exc:  # noqa: BLE001 - the cell stays held without a clip to watch; the log says why
+            outcome.details.append(f"review clip {item.sku!r} {item.shot_id}/{item.format}: "
+                                   + "".join(traceback.format_exception(exc)))
     # any failed shot keeps the product "failed", so the next run retries it instead of skipping it as unchanged
     failed = bool(outcome.failures or failures or outcome.sku in run.failed_skus)
     ledger.set_product(outcome.sku, run.hashes.get(outcome.sku, ""), "failed" if failed else "delivered")
@@ -231,7 +237,8 @@ def finalize(run: RunPlan, outcomes: list[SkuOutcome], spend_usd: float = 0.0,
     }
     rows = annotate_manifest({"deliverables": rows}, PublishState(ledger.url))["deliverables"]  # targets' ids stay
     summary["failures"] = failures
-    summary["held"] = held_rows = review_outputs(ledger, target, held, {p.sku: p.title for p in run.report.products})
+    summary["held"] = held_rows = review_outputs(ledger, target, held, {p.sku: p.title for p in run.report.products},
+                                                 run.request.formats)
     summary["notes"] = run.notes + [f"SKU {o.sku!r}: {note}" for o in outcomes for note in o.notes if not o.failures]
     target.put_bytes(manifest_json(rows, summary), "manifest.json")
     target.put_bytes(manifest_csv(rows + held_rows), "manifest.csv")  # held rows: status needs_review

@@ -48,6 +48,7 @@ class SkuWork(BaseModel):
     quality: str = "final"
     force: bool = False
     hosted_clips: dict[str, dict[str, Any]] = Field(default_factory=dict)  # shot_id -> base clip info from a provider
+    held_clips: dict[str, dict[str, Any]] = Field(default_factory=dict)  # base clips the QA gate held (pipeline/gate.py)
     qa: str = "off"  # QA of local renders against the photo: off, or recorded (warn/gate); see pipeline/gate.py
 
 
@@ -64,6 +65,7 @@ class SkuOutcome(BaseModel):
     sku: str
     composed: list[Composed] = Field(default_factory=list)
     reused: list[tuple[str, str]] = Field(default_factory=list)  # (shot, format) already published and unchanged
+    held: list[Composed] = Field(default_factory=list)  # held clips composed for review: written to review/, not published
     failures: list[dict[str, str]] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     details: list[str] = Field(default_factory=list)  # tracebacks of unexpected failures, for the run's own log

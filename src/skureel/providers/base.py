@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 from pathlib import Path
@@ -195,7 +196,7 @@ class Provider:
         data = response.content
         if not data or len(data) > max_bytes:
             raise JobFailed(self.name, f"result has {len(data)} bytes")
-        verify_video(data, self.name)
+        await asyncio.to_thread(verify_video, data, self.name)  # a decode: off the event loop the other jobs poll on
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
         tmp.write_bytes(data)
@@ -210,7 +211,9 @@ def verify_video(data: bytes, provider: str) -> None:
         with av.open(io.BytesIO(data), mode="r") as container:
             if not container.streams.video:
                 raise JobFailed(provider, "result has no video stream")
-            next(container.decode(video=0))
+            stream = container.streams.video[0]
+            stream.thread_type = "NONE"  # one frame: FFmpeg's decoder threads would cost more to start than it
+            next(container.decode(stream))
     except (av.FFmpegError, StopIteration) as exc:
         raise JobFailed(provider, f"result does not decode as video ({type(exc).__name__})") from exc
 

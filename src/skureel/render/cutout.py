@@ -51,6 +51,44 @@ def _mask_stats(mask: np.ndarray) -> tuple[tuple[int, int, int, int], float, int
     return bbox, total / binary.size, significant, largest
 
 
+# an enclosed light region is the backdrop seen through the product (a ring's hole, the gap under a bag's handles)
+# when it is big (a highlight or a printed letter is not), as flat as the backdrop and of its colour, and has no print
+# inside it (a blank white label is the one look-alike: it would need the backdrop's exact white and no print at all)
+HOLE_MIN_SHARE = 0.002  # of the image's pixels
+HOLE_COLOUR_TOLERANCE = 4.0  # levels per channel, on top of the backdrop's own spread
+HOLE_PRINT_SHARE = 0.01  # darker pixels inside the region, as a share of it: print, so a label
+
+
+def _see_through(rgb: np.ndarray, labels: np.ndarray, stats: np.ndarray, edge_labels: np.ndarray,
+                 border: np.ndarray) -> np.ndarray:
+    """Labels of the light components that do not touch the border but show the backdrop all the same."""
+    h, w = labels.shape
+    areas = stats[:, cv2.CC_STAT_AREA]
+    big = np.flatnonzero(areas >= max(64, HOLE_MIN_SHARE * h * w))
+    chosen: np.ndarray = big[(big != 0) & ~np.isin(big, edge_labels)]
+    if chosen.size == 0:
+        return chosen
+    backdrop = np.median(border, axis=0)
+    spread = float(border.std(axis=0).max())
+    holes = []
+    for label in chosen:
+        x, y, bw, bh = (int(v) for v in stats[label, :4])
+        inside = labels[y : y + bh, x : x + bw] == label
+        pixels = rgb[y : y + bh, x : x + bw][inside].astype(np.float32)
+        if np.abs(pixels.mean(axis=0) - backdrop).max() > HOLE_COLOUR_TOLERANCE + spread:
+            continue  # another colour: a white product part or a cream label under the same light
+        if float(pixels.std(axis=0).max()) > 2.0 + 1.5 * spread:
+            continue  # shaded or textured: a highlight's falloff, a surface
+        filled = inside.astype(np.uint8)
+        contours, _ = cv2.findContours(filled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
+        if int(filled.sum()) - int(inside.sum()) > HOLE_PRINT_SHARE * int(areas[label]):
+            continue  # print inside it: a label's letters, not the backdrop
+        holes.append(int(label))
+    found: np.ndarray = np.array(holes, dtype=labels.dtype)
+    return found
+
+
 def studio_mask(rgb: np.ndarray) -> np.ndarray | None:
     """Border-seeded separation from a white, off-white or light-grey sweep; None when the border is busy."""
     border = _border(rgb).astype(np.int16)
@@ -63,10 +101,10 @@ def studio_mask(rgb: np.ndarray) -> np.ndarray | None:
     r, g, b = cv2.split(np.ascontiguousarray(rgb))
     low, high = cv2.min(cv2.min(r, g), b), cv2.max(cv2.max(r, g), b)
     candidate = ((low >= floor) & (cv2.subtract(high, low) <= 26)).astype(np.uint8)
-    count, labels = cv2.connectedComponents(candidate, connectivity=4)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=4)
     edge_labels = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     edge_labels = edge_labels[edge_labels != 0]
-    background = np.isin(labels, edge_labels)
+    background = np.isin(labels, np.concatenate([edge_labels, _see_through(rgb, labels, stats, edge_labels, border)]))
     product: np.ndarray = (~background).astype(np.uint8) * 255
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     product = cv2.morphologyEx(product, cv2.MORPH_OPEN, kernel)

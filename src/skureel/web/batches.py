@@ -86,13 +86,14 @@ def kit_path(config: StudioConfig, name: str, workspace_id: int | None = None) -
 
 
 def escaping_images(product: Product, root: Path) -> list[str]:
-    """Local image paths of a product that resolve outside the upload's folder (refused: never read)."""
+    """Local image paths of a product that resolve outside the upload's folder `root` (resolved by the caller,
+    once per sheet rather than once per image); refused: never read."""
     bad = []
     for ref in product.images:
         resolved = product.resolve_image(ref)
         if "://" in resolved:
             continue  # URLs go through the image cache's SSRF rules
-        if not Path(resolved).resolve().is_relative_to(root.resolve()):
+        if not Path(resolved).resolve().is_relative_to(root):
             bad.append(ref)
     return bad
 
@@ -100,8 +101,9 @@ def escaping_images(product: Product, root: Path) -> list[str]:
 def confined(products: list[Product], sheet: Path) -> tuple[list[Product], list[RowIssue]]:
     """Products whose images all stay inside the upload, and a row issue for each one that does not."""
     keep, issues = [], []
+    root = sheet.parent.resolve()
     for product in products:
-        bad = escaping_images(product, sheet.parent)
+        bad = escaping_images(product, root)
         if bad:
             issues.append(RowIssue(file=str(sheet), row=product.source_row, column="image", sku=product.sku,
                                    reason=f"image path {bad[0]!r} points outside the upload; put the images in "

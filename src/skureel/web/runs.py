@@ -13,8 +13,10 @@ With PREFECT_API_URL set (and deploy/prefect.yaml applied), paid runs go to the 
 log count; never raw log text, which can carry provider payloads) through the Prefect client, and turns the run's
 manifest into review cells as the worker does. The run's folder must be shared with the server's workers (one
 machine, or a shared mount). The free preview always renders here, in the app's own worker. Provider keys
-entered in the studio stay with the app's own workers: they are not sent along as job variables, which Prefect
-would store in the clear; a server's workers use their environment or Prefect Secret blocks (DESIGN.md §3).
+entered in the studio are never sent as parameters or job variables, which Prefect stores in the clear: right
+before a deployment run each becomes a Prefect Secret block of its own (one per studio, workspace and key), and
+the run gets only the blocks' names, loads them and sets them in its own environment for that run only
+(tasks.with_secret_blocks).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import Any
 from skureel.paths import load_flow
 from skureel.web import scopes, vault
 from skureel.web.config import StudioConfig
+from skureel.web.runwork import finish, flow_arguments, stable_inputs
 from skureel.web.store import Store
 
 MAX_ATTEMPTS = 3
@@ -151,9 +154,11 @@ class Runner:
         env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
         if "PREFECT_API_URL" not in env:
             env.setdefault("PREFECT_HOME", str((self.config.data_dir / "prefect").resolve()))
-        # one cache per workspace: its paid clips (content-addressed) serve its next batches, never another brand's
-        env.setdefault("SKUREEL_CACHE_DIR", str((self.config.data_dir / "cache" / "workspaces"
-                                                 / str(int(batch["workspace_id"]))).resolve()))
+        # one cache per workspace, inside this studio's data dir (workspace ids are per data dir): its paid clips
+        # serve its next batches, never another brand's nor another studio's. A SKUREEL_CACHE_DIR in the app's
+        # environment is overridden on purpose; `--data` is what moves a studio's caches to a bigger disk.
+        env["SKUREEL_CACHE_DIR"] = str((self.config.data_dir / "cache" / "workspaces"
+                                        / str(int(batch["workspace_id"]))).resolve())
         # the provider keys this workspace entered, for its own run only (web/vault.py)
         env = vault.run_environment(env, vault.environment(self.store, vault.Vault(self.config.data_dir),
                                                            batch["workspace_id"]))
@@ -207,8 +212,11 @@ class Remote:
         run_dir = self.config.runs_dir.resolve() / str(batch["run_key"])[:32]
         skus = scope.skus or [row["sku"] for row in batch["estimate"].get("rows", [])]
         formats = scope.formats or batch["options"]["formats"]
-        params = {**flow_arguments(batch, _stable_inputs(batch, run_dir), run_dir / "out",
+        params = {**flow_arguments(batch, stable_inputs(batch, run_dir), run_dir / "out",
                                    self.config.brand_kits_dir.resolve(), skus, formats), "review": False}
+        blocks = self._secret_blocks(int(batch["workspace_id"]))
+        if blocks:  # only then: a deployment applied before this parameter existed still takes keyless runs
+            params["secrets"] = blocks
         try:
             # called from the dispatcher's thread, where no event loop runs: the synchronous form
             flow_run: FlowRun = run_deployment(  # type: ignore[assignment]
@@ -225,6 +233,28 @@ class Remote:
                                            for row in batch["estimate"].get("rows", []) if (sku := row["sku"]) in skus
                                            for s in row["shots"] for fmt in formats])
         self.store.add_event(batch["id"], "started", {"attempt": 1, "flow_run": flow_run.name})
+
+    def _secret_blocks(self, workspace_id: int) -> dict[str, str]:
+        """The workspace's provider keys saved as Secret blocks right before its run: environment name -> block
+        name, or "" for a name the run must unset (vault.run_overrides). Blocks of keys removed since are deleted."""
+        from prefect.blocks.system import Secret
+
+        changes = vault.run_overrides(vault.environment(self.store, vault.Vault(self.config.data_dir), workspace_id))
+        blocks: dict[str, str] = {}
+        for name in vault.all_key_names():
+            block = secret_block_name(self.config, workspace_id, name)
+            value = changes.get(name)
+            if value:
+                Secret(value=value).save(block, overwrite=True, _sync=True)  # type: ignore[call-arg]
+                blocks[name] = block
+                continue
+            if name in changes:
+                blocks[name] = ""
+            try:
+                Secret.delete(block, _sync=True)  # type: ignore[call-arg]
+            except Exception:  # noqa: BLE001 - Prefect says ValueError for a missing block: nothing to forget
+                pass
+        return blocks if any(blocks.values()) else {}
 
     def _follow(self, batch: dict[str, Any]) -> None:
         from prefect.client.orchestration import get_client
@@ -272,32 +302,18 @@ class Remote:
             client.set_flow_run_state(batch["run"]["flow_run_id"], Cancelling())
 
 
-# ---------------------------------------------------------------- worker process
-
-
-def _stable_inputs(batch: dict[str, Any], run_dir: Path) -> Path:
-    """The run's own copy of the sheet and images, at paths that depend only on their content.
-
-    Product hashes include where images live, so a second upload of the same files (another batch folder) must
-    run from the same place to be recognised as unchanged.
-    """
+def secret_block_name(config: StudioConfig, workspace_id: int, name: str) -> str:
+    """`skureel-<studio>-w<workspace>-<key>` in the lower case, digits and dashes of Prefect's block names; <studio>
+    (a digest of the data dir) keeps apart studios that share a server, whose workspace ids overlap."""
     import hashlib
-    import shutil
+    import re
 
-    inputs = run_dir / "input"
-    source = Path(batch["sheet_file"])
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
-    if not inputs.exists():
-        tmp = run_dir / f".input-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(source.parent, tmp, ignore=shutil.ignore_patterns(source.name))
-        name = f"sheet-{digest}{source.suffix}"
-        while (tmp / name).exists():  # an images zip entry took the name: step aside, deterministically
-            name = "_" + name
-        shutil.copyfile(source, tmp / name)
-        tmp.rename(inputs)
-    return next(p for p in sorted(inputs.iterdir(), key=lambda p: len(p.name))
-                if p.name.endswith(f"sheet-{digest}{source.suffix}"))
+    studio = hashlib.sha256(str(config.data_dir.resolve()).encode()).hexdigest()[:10]
+    key = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return f"skureel-{studio}-w{int(workspace_id)}-{key}"
+
+
+# ---------------------------------------------------------------- worker process
 
 
 def work(store: Store, batch_id: str, runs_dir: Path, kits_dir: Path) -> None:
@@ -311,7 +327,7 @@ def work(store: Store, batch_id: str, runs_dir: Path, kits_dir: Path) -> None:
     scope = scopes.scope_of(batch)  # a part of the batch: one cell, the failed rows, a canary, the preview
     run_dir = runs_dir / str(batch["run_key"])[:32]
     out = run_dir / "out"
-    sheet = _stable_inputs(batch, run_dir)
+    sheet = stable_inputs(batch, run_dir)
     skus = scope.skus or [row["sku"] for row in batch["estimate"].get("rows", [])]
     formats = scope.formats or options["formats"]
     if scope.kind == "preview":
@@ -344,38 +360,6 @@ def work(store: Store, batch_id: str, runs_dir: Path, kits_dir: Path) -> None:
     finally:
         progress.unsubscribe(listen)
     finish(store, batch, out, summary)
-
-
-def flow_arguments(batch: dict[str, Any], sheet: Path, out: Path, kits_dir: Path, skus: list[str],
-                   formats: list[str]) -> dict[str, Any]:
-    """The catalog-refresh flow's parameters for a batch (or the part of it its scope names)."""
-    options, scope = batch["options"], scopes.scope_of(batch)
-    # the kit folder the estimate used: the workspace's edited copy when it has one (web/kits.py)
-    kit_dir = batch["estimate"].get("kit_dir") or str(kits_dir / options["brand_kit"])
-    return {"catalog": str(sheet), "brand_kit": kit_dir, "remap": batch["report"].get("remap") or None,
-            "prompts": options.get("prompts") or None, "providers": options["providers"], "formats": formats,
-            "out": str(out), "max_spend": options.get("max_spend"), "only": skus, "quality": options["quality"],
-            "seeds": {**options.get("seeds", {}), **scope.seeds} or None}
-
-
-def finish(store: Store, batch: dict[str, Any], out: Path, summary: dict[str, Any]) -> None:
-    """The run's manifest and summary into review cells; the batch to review (or failed when nothing came out)."""
-    batch_id, scope = batch["id"], scopes.scope_of(batch)
-    cells = scopes.keep_decisions(store, batch_id, scopes.cells_from_run(batch, out, summary), scope)
-    store.set_cells(batch_id, cells)
-    for cell in store.cells_of(batch_id):
-        if cell["status"] in ("queued", "rendering", "composed"):
-            store.set_cells(batch_id, [{"sku": cell["sku"], "shot": cell["shot"], "format": cell["format"],
-                                        "status": "failed", "reason": "no clip came out of the run"}])
-    ready = any(c["status"] in ("ready", "held") for c in cells) or (
-        scope.kind != "all" and any(c["status"] in scopes.REVIEWABLE for c in store.cells_of(batch_id)))
-    brief = {k: summary.get(k) for k in ("composed_this_run", "reused_this_run", "skipped_unchanged", "spend_usd",
-                                         "delivered", "failed")}
-    # from running only: a batch cancelled meanwhile stays cancelled
-    store.claim_state(batch_id, ("running",), "review" if ready else "failed",
-                       error=None if ready else "no clip was produced; see each row's reason",
-                       run={**store.batch(batch_id)["run"], "phase": "finished", "pid": None, "summary": brief})  # type: ignore[index]
-    store.add_event(batch_id, "finished", brief)
 
 
 def main(argv: list[str]) -> int:

@@ -82,8 +82,17 @@ def cells_from_run(batch: dict[str, Any], out: Path, summary: dict[str, Any]) ->
         if cell is None or row["sku"] not in skus or row["format"] not in formats:
             continue
         cells[(row["sku"], row["shot"], row["format"])] = cell
-    # held cells come as `held` (a shot the QA gate kept back, reason "needs review: ..."); older runs listed them
-    # among the failures with the same reason
+    # held cells come as `held` (a shot the QA gate kept back, reason "needs review: ..."), with the held clip
+    # composed per format under review/ (pipeline/gate.py: watchable, approvable, never delivered by the run)
+    for hold in summary.get("held", []):
+        for clip in hold.get("clips") or []:
+            row = {**clip, "status": "needs_review", "qa_reasons": hold.get("qa_reasons") or clip.get("qa_reasons"),
+                   "qa_flags": hold.get("qa_flags") or clip.get("qa_flags")}
+            cell = deliverable_cell(row)
+            if cell is not None and row.get("sku") in skus and row.get("format") in formats:
+                cells.setdefault((row["sku"], row["shot"], row["format"]), cell)
+    # ... and without a clip (one that cannot be composed, or an older run's); older runs listed them among the
+    # failures with the same reason
     for failure in [*summary.get("held", []), *summary.get("failures", [])]:
         sku, shot = str(failure.get("sku", "")), str(failure.get("shot", ""))
         if sku not in skus:

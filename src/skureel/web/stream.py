@@ -36,6 +36,7 @@ class Feed:
     store: Store
     period_s: float = 1.0
     reads: int = 0  # store reads, for bench/studio.py
+    reads_by: dict[str, int] = field(default_factory=dict)  # ... and per batch
     _snapshots: dict[str, Snapshot] = field(default_factory=dict)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
@@ -54,6 +55,7 @@ class Feed:
 
     def _read(self, batch_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]:
         self.reads += 1
+        self.reads_by[batch_id] = self.reads_by.get(batch_id, 0) + 1
         batch = self.store.batch(batch_id)
         if batch is None:
             return None, [], []

@@ -6,6 +6,7 @@ ciphertext and the last four characters; whoever holds the database without that
 
 Provider keys are stored under the environment names of each vendor's own SDK (DESIGN.md §3), so a run of a
 workspace gets exactly its own keys as its worker's environment (web/runs.py) and nothing else ever reads them.
+A deployment run on a Prefect server gets them as Prefect Secret blocks instead (web/runs.py, tasks.py).
 """
 
 from __future__ import annotations
@@ -130,12 +131,27 @@ def environment(store: Store, vault: Vault, workspace_id: int) -> dict[str, str]
         return {row.name: vault.decrypt(row.value_enc) for row in c.execute(query)}
 
 
+def run_overrides(own: dict[str, str]) -> dict[str, str | None]:
+    """What a run of the workspace changes in its environment: its own keys, and None (unset) for the other names
+    of each provider it keyed, so a half-set pair never mixes with the operator's other half."""
+    changes: dict[str, str | None] = {}
+    for provider in providers_with_keys():
+        if any(n in own for n in key_names(provider)):
+            changes.update(dict.fromkeys(key_names(provider)))
+    changes.update(own)
+    return changes
+
+
 def run_environment(base: dict[str, str], own: dict[str, str]) -> dict[str, str]:
-    """A worker's environment: the app's, where every provider a workspace keyed for itself uses only its keys
-    (a half-set pair never mixes with the operator's other half)."""
+    """A worker's environment: the app's, where every provider a workspace keyed for itself uses only its keys."""
     env = dict(base)
-    for provider in {p for p in providers_with_keys() if any(n in own for n in key_names(p))}:
-        for name in key_names(provider):
+    for name, value in run_overrides(own).items():
+        if value is None:
             env.pop(name, None)
-    env.update(own)
+        else:
+            env[name] = value
     return env
+
+
+def all_key_names() -> list[str]:
+    return list(dict.fromkeys(n for p in providers_with_keys() for n in key_names(p)))

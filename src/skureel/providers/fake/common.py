@@ -63,9 +63,15 @@ class FakeVendor:
         self.by_key: dict[str, str] = {}
         self.paid: list[str] = []  # content keys (or job ids) of every paid submission, duplicates included
         self.lock = threading.Lock()
+        self.render_lock = threading.Lock()
+        # every job's clip, when set (the soak: it measures the orchestration, so one small MP4 made at start, not a
+        # render of each job's photo; the QA gate's faults need the real clips)
+        self.tiny_clip: bytes | None = None
         self.secret = uuid.uuid4().hex.encode()
         self.base_url = ""
         self.timeout_s = 0.5
+        # what a throttled create is told to wait (Retry-After); the soak scales it with its scaled-down latency
+        self.retry_after_s = 1.0
         # the account's credit, in paid jobs: None = unlimited; at 0 every create is refused as out of credit until
         # top_up() (an account state, as vendors have it, unlike the per-request `out_of_credit` fault)
         self.credit: int | None = None
@@ -148,13 +154,16 @@ class FakeVendor:
         job = self.jobs.get(job_id)
         if job is None:
             return Response(status_code=404)
+        if self.tiny_clip is not None:
+            return Response(self.tiny_clip, media_type="video/mp4")
         image = other_product() if job.wrong_product else job.image
         seconds = min(job.seconds, self.clip_seconds)
         if job.content is not None:
             data = render_content("other" if job.wrong_product else job.content, job.image, job.width,
                                        job.height, seconds)
         else:
-            data = render_base_clip(image, job.width, job.height, seconds, sound=job.sound)
+            with self.render_lock:  # one render per clip: requests that arrive together wait for its cached bytes
+                data = render_base_clip(image, job.width, job.height, seconds, sound=job.sound)
         return Response(data, media_type="video/mp4")
 
 
@@ -190,7 +199,16 @@ def attach_common(app: FastAPI, vendor: FakeVendor) -> None:
     def stats() -> dict[str, Any]:
         with vendor.lock:
             return {"paid": len(vendor.paid), "distinct": len(set(vendor.paid)), "jobs": len(vendor.jobs),
-                    "keys": list(vendor.paid)}
+                    "keys": list(vendor.paid), "credit": vendor.credit,
+                    "failed": [j.key for j in vendor.jobs.values() if j.outcome == "fail" and j.key]}
+
+    @app.post("/_fake/account")
+    async def account(request: Request) -> dict[str, Any]:
+        """Set the credit left, in paid jobs (null: unlimited): a fake in its own process is steered over HTTP."""
+        credit = (await request.json()).get("credit")
+        with vendor.lock:
+            vendor.credit = None if credit is None else int(credit)
+        return {"credit": vendor.credit}
 
     @app.middleware("http")
     async def remember_base(request: Request, call_next: Any) -> Any:

@@ -16,8 +16,9 @@ from skureel.providers.fake.hubrules import fal_problem, minimax_problem, replic
 def _plain_fault(vendor: FakeVendor) -> Response | None:
     fault = vendor.create_fault()
     if fault == "429":
-        return JSONResponse({"detail": "Request was throttled. Your rate limit resets in ~1s."}, status_code=429,
-                            headers={"Retry-After": "1"})
+        wait = f"{vendor.retry_after_s:g}"
+        return JSONResponse({"detail": f"Request was throttled. Your rate limit resets in ~{wait}s."}, status_code=429,
+                            headers={"Retry-After": wait})
     if fault == "5xx":
         return JSONResponse({"detail": "internal error"}, status_code=503)
     if fault == "out_of_credit":
