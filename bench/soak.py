@@ -107,9 +107,11 @@ async def soak(entry: str, skus: int, latency: float, folder: Path, credit_share
         for label in ("credit runs out", "after a top-up"):
             # the client's clock scaled with the vendor's, as a real run tunes it to its vendor's usual job time: the
             # first poll just before a job can be done (wait_for jitters it by +-20%), then every twentieth of the
-            # latency; retries back off from a tenth of it (a real run: 1 s against jobs of a minute or more)
+            # latency; retries back off from a tenth of it (a real run: 1 s against jobs of a minute or more); a create
+            # unanswered after a fifth of it is taken for queued at the vendor (a real run: 15 s)
             ctx = HostedContext(ledger, folder / "cache", kit, budget=Budget(None), poll_first_s=latency * 0.8,
-                                poll_max_s=latency / 20, retry_base_s=latency / 10, deadline_s=120)
+                                poll_max_s=latency / 20, retry_base_s=latency / 10, deadline_s=120,
+                                create_grace_s=latency / 5)
             paid_before = len(fake.stats().paid)
             start, cpu_start, fake_start = time.perf_counter(), time.process_time(), fake.cpu_s()
             results = await _run(items, hero, entry, ctx)

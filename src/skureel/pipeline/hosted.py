@@ -7,10 +7,11 @@ poll → download and verify → ledger done. A rerun after a crash resumes from
 from __future__ import annotations
 
 import asyncio
+import collections
 import io
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,24 +22,20 @@ from skureel.domain import BrandKit, Product
 from skureel.keys import content_key
 from skureel.ledger import Ledger, owner_id
 from skureel.pipeline.adapt import Limits, Payload, adapt_image
-from skureel.pipeline.claims import hold_claim
+from skureel.pipeline.paidjob import BudgetReached, run_on
 from skureel.pipeline.work import ShotWork, voice_for
 from skureel.planning.bases import ratio
 from skureel.prompts import RenderedPrompt, render_prompt
 from skureel.providers import credentials as creds
 from skureel.providers.base import (
-    JobRef,
     JobRequest,
     MissingCredentials,
     OutOfCredit,
     Provider,
     ProviderError,
     Rejected,
-    Transient,
-    UnknownOutcome,
 )
 from skureel.providers.capabilities import Capabilities, capabilities, model_caps, parse_choice, tier_model
-from skureel.providers.polling import wait_for, with_retries
 from skureel.providers.registry import provider_class
 from skureel.render.compose import Prepared
 
@@ -71,15 +68,22 @@ class HostedContext:
     def __init__(self, ledger: Ledger, cache_dir: Path, brand: BrandKit, *, budget: Budget,
                  limit: Limit = no_limit, secret_lookup: creds.SecretLookup | None = None,
                  deadline_s: float = 1800.0, poll_first_s: float = 1.0, poll_max_s: float = 15.0,
-                 retry_base_s: float = 1.0, quality: str = "final", claim_lease_s: float = 60.0) -> None:
+                 retry_base_s: float = 1.0, quality: str = "final", claim_lease_s: float = 60.0,
+                 create_grace_s: float = 15.0) -> None:
         self.ledger, self.cache_dir, self.brand, self.budget, self.limit = ledger, cache_dir, brand, budget, limit
         self.quality = quality  # picks a fallback provider's model when the chain pins none
         self.secret_lookup, self.deadline_s = secret_lookup, deadline_s
         self.poll_first_s, self.poll_max_s, self.retry_base_s = poll_first_s, poll_max_s, retry_base_s
+        self.create_grace_s = create_grace_s  # a create slower than this is queued at the vendor (pipeline/paidjob)
         self.exhausted: dict[str, str] = {}  # provider -> reason: out of credit, stop submitting there
         self.semaphores: dict[str, asyncio.Semaphore] = {}
+        self.admissions: dict[str, asyncio.Semaphore] = {}
+        self.job_seconds: dict[str, collections.deque[float]] = {}  # kind -> how long its last jobs took (polling)
         self.clients: dict[str, Provider] = {}
-        self.http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
+        # few idle connections kept: httpcore checks every pooled connection on each request, so a pool grown to
+        # 40 by a burst cost more CPU than the polls themselves (bench/soak.py); a job needs one at a time
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0),
+                                      limits=httpx.Limits(max_connections=64, max_keepalive_connections=8))
         # who holds a content key's claim in the ledger: unique per process and context (pipeline/claims)
         self.owner = owner_id()
         self.claim_lease_s, self.claim_wait_s = claim_lease_s, 2.0
@@ -89,6 +93,22 @@ class HostedContext:
             self.clients[name] = provider_class(name)(self.http, creds.resolve(name, self.secret_lookup))
             self.semaphores[name] = asyncio.Semaphore(max(1, capabilities(name).max_concurrency))
         return self.clients[name]
+
+    def expected_s(self, kind: str) -> float | None:
+        """The shortest of the last jobs of this kind (provider, model, length): when a new one may be done."""
+        seen = self.job_seconds.get(kind)
+        return min(seen) if seen and len(seen) >= 3 else None
+
+    def observe(self, kind: str, seconds: float) -> None:
+        self.job_seconds.setdefault(kind, collections.deque(maxlen=20)).append(seconds)
+
+    def admission(self, name: str) -> asyncio.Semaphore:
+        """Jobs on `name` being prepared or run at once: four per slot, so a job is claimed and ready whenever a
+        slot frees (some wait out a Retry-After), while a 500-SKU batch does not build 500 requests and queue 500
+        claims ahead of the ledger writes of the jobs running, which would leave the slots idle meanwhile."""
+        if name not in self.admissions:
+            self.admissions[name] = asyncio.Semaphore(4 * max(1, capabilities(name).max_concurrency))
+        return self.admissions[name]
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -197,217 +217,65 @@ async def generate_shot(product: Product, item: ShotWork, hero: Prepared | None,
         if name in ctx.exhausted:
             result.notes.append(f"{name} skipped: {ctx.exhausted[name]}")
             continue
-        rendered = _rendered_for(item, entry, ctx, len(gallery) or (1 if source else 0))
-        caps = model_caps(name, rendered.model)
-        if caps.retired:
-            result.notes.append(f"{name}: retired since {caps.retired}")
-            continue
-        if avatar and not caps.avatar:
-            result.notes.append(f"{name}: no avatar model")
-            continue
-        if not avatar and not (caps.image_to_video or caps.text_to_video):
-            result.notes.append(f"{name}: avatar-only provider")
-            continue
-        payload = image_payload(source, caps, ctx.brand.colours.background,
-                                item.shot.aspect_ratio if item.family else None)
-        if payload is None and not caps.text_to_video:
-            result.notes.append(f"{name}: needs an image")
-            continue
-        image, box = (payload.data, payload.box) if payload else (None, None)
-        digests = [source.asset.sha256] if source else []
-        if payload and payload.adapted:  # unadapted photos keep their old keys: nothing already paid is paid again
-            digests.append(payload.digest)
-            result.notes.append(f"{name}: {payload.note}")
-        refs = [] if avatar else _references(gallery, source, caps, ctx.brand.colours.background)
-        digests += [digest for digest, _ in refs]  # only models taking references: other keys stay as they were
-        key = content_key(shot, digests, name, rendered.model, rendered.params, ctx.brand, rendered.prompt)
-        audio = None
-        if avatar and name in ("kling", "fal"):
-            audio = await asyncio.to_thread(speech_wav, shot.audio.voice_over or "", voice_for(shot.language, ctx.brand.voice))
-        request = JobRequest(content_key=key, shot=shot, rendered=rendered, image=image, image_mime="image/jpeg",
-                             audio=audio, audio_mime="audio/wav", references=[data for _, data in refs])
-        cost = round(caps.price(str(rendered.params.get("mode", "")) or None, audio=rendered.audio)
-                     * rendered.duration_s, 4)
-        try:
-            clip = await _run_on(name, request, cost, box, ctx, product.sku)
-        except (Rejected, OutOfCredit) as exc:
-            if isinstance(exc, OutOfCredit):
-                ctx.exhausted[name] = exc.reason
-            result.notes.append(str(exc))
-            continue  # the next provider in the chain gets this SKU
-        except _BudgetReached:
-            result.left_by_budget = True
-            result.failure = f"left: --max-spend reached before {name} (${cost:.2f})"
-            return result
-        except MissingCredentials as exc:
-            result.failure = str(exc)
-            return result
-        except ProviderError as exc:
-            result.failure = str(exc)
-            return result
-        result.provider, result.clip = name, clip
-        return result
+        async with ctx.admission(name):  # bounds the requests built and claims held at once (HostedContext)
+            if await _try_entry(entry, name, product, item, source, gallery, ctx, result):
+                return result
     result.failure = "; ".join(result.notes) or "no provider in the chain could take it"
     return result
 
 
-class _BudgetReached(Exception):
-    pass
-
-
-class _Slot:
-    """One of the provider's concurrency slots: the local semaphore and the Prefect global limit together."""
-
-    def __init__(self, ctx: HostedContext, name: str) -> None:
-        self.ctx, self.name = ctx, name
-        self.limit: AbstractAsyncContextManager[None] | None = None
-
-    async def __aenter__(self) -> _Slot:
-        await self.ctx.semaphores[self.name].acquire()
-        self.limit = self.ctx.limit(self.name)
-        try:
-            await self.limit.__aenter__()
-        except BaseException:
-            self.ctx.semaphores[self.name].release()
-            raise
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        try:
-            if self.limit is not None:
-                await self.limit.__aexit__(None, None, None)
-        finally:
-            self.ctx.semaphores[self.name].release()
-
-
-async def _submit_freeing_slot(adapter: Provider, request: JobRequest, ctx: HostedContext, slot: AsyncExitStack,
-                               attempts: int = 8) -> JobRef:
-    """Submit; on a transient refusal give the slot back while waiting (others may use it), then retry."""
-    import random
-
-    for attempt in range(attempts):
-        try:
-            return await adapter.submit(request)
-        except Transient as exc:
-            if attempt == attempts - 1:
-                raise
-            await slot.aclose()
-            delay = exc.retry_after if exc.retry_after is not None else min(30.0, ctx.retry_base_s * 2**attempt)
-            await asyncio.sleep(delay * (0.75 + 0.5 * random.random()))
-            await slot.enter_async_context(_Slot(ctx, adapter.name))
-            if adapter.name in ctx.exhausted:  # the account ran dry while this one waited: submit nothing more
-                raise OutOfCredit(adapter.name, f"not submitted: {ctx.exhausted[adapter.name]} earlier in this run") from None
-    raise AssertionError("unreachable")
-
-
-async def _run_on(name: str, request: JobRequest, cost: float, box: tuple[float, float, float, float] | None,
-                  ctx: HostedContext, sku: str) -> dict[str, Any]:
-    """Only the holder of the content key's claim may submit, look up or poll it. Prefect may execute one flow
-    run twice and workers die mid-job, so the ledger, not Prefect's state, decides who pays (once)."""
-    async with hold_claim(ctx.ledger, request.content_key, ctx.owner, ctx.claim_lease_s, ctx.claim_wait_s):
-        return await _run_claimed(name, request, cost, box, ctx, sku)
-
-
-async def _run_claimed(name: str, request: JobRequest, cost: float, box: tuple[float, float, float, float] | None,
-                       ctx: HostedContext, sku: str) -> dict[str, Any]:
-    ledger = ctx.ledger
-    key = request.content_key
-    dest = ctx.cache_dir / "clips" / f"{key}.mp4"
-    row = ledger.record_intent(key, sku=sku, shot_id=request.shot.shot_id, provider=name, model=request.rendered.model,
-                               seed=request.shot.seed, blueprint_hash=request.shot.blueprint_hash(),
-                               input_fingerprint=key[:16], cost_usd=cost)
-    clip = {"content_key": key, "path": str(dest), "duration_s": request.rendered.duration_s, "product_box": box,
-            "cost_usd": row.get("cost_usd") or cost, "model": request.rendered.model}
-    if row["state"] == "done" and dest.exists():
-        return clip  # paid for before: reuse
-    paid_elsewhere = _done_marker(dest)
-    if row["state"] == "intent" and paid_elsewhere.is_file():
-        # bought before for another output (a studio batch, a moved folder): the cache is shared, the payment too
-        sha256 = paid_elsewhere.read_text().strip()
-        if dest.is_file() and _sha256(dest) == sha256:
-            ledger.update_job(key, state="done", clip_path=str(dest), clip_sha256=sha256)
-            return clip
-        ledger.update_job(key, state="unknown")  # paid, but the cached file is damaged: look the job up, never rebuy
-        row = ledger.job(key) or row
-    if row["state"] == "rejected":
-        raise Rejected(name, row.get("error") or "rejected earlier")
-    if row["state"] == "failed":  # the vendor ran it and it failed: no clip was delivered, so it may be bought again
-        info = _json(row.get("info"))  # under a new external id: vendors refuse one id twice (Kling's 1201)
-        ledger.update_job(key, state="intent", provider_job_id=None,
-                          info={**info, "purchase": int(info.get("purchase", 1)) + 1})
-        row = ledger.job(key) or row
-    request = request.model_copy(update={"purchase": int(_json(row.get("info")).get("purchase", 1))})
-    adapter = ctx.adapter(name)
-    async with AsyncExitStack() as slot:
-        await slot.enter_async_context(_Slot(ctx, name))
-        ref: JobRef | None = None
-        if row.get("provider_job_id"):
-            ref = JobRef(provider=name, job_id=row["provider_job_id"], content_key=key,
-                         extra=_json(row.get("info")).get("ref_extra", {}))
-        elif row["state"] in ("submitting", "unknown"):
-            # an earlier attempt may have created it: look it up (lookups are free, so retried), never pay twice
-            ref = await with_retries(lambda: adapter.recover(request), base_s=ctx.retry_base_s)  # type: ignore[assignment]
-            if ref is None and not adapter.lookup_is_authoritative:
-                raise UnknownOutcome(name, "an earlier submission may have been created but cannot be looked up; "
-                                           "check the vendor's dashboard before rerunning")
-            # authoritative lookup found nothing: the earlier process died before its create reached the vendor
-        if ref is None:
-            if name in ctx.exhausted:  # ran out of credit while this job waited for a slot: submit nothing more
-                raise OutOfCredit(name, f"not submitted: {ctx.exhausted[name]} earlier in this run")
-            if not ctx.budget.reserve(cost):
-                raise _BudgetReached()
-            ledger.update_job(key, state="submitting", attempts=int(row.get("attempts") or 0) + 1)
-            try:
-                ref = await _submit_freeing_slot(adapter, request, ctx, slot)
-            except UnknownOutcome as exc:
-                ref = await with_retries(lambda: adapter.recover(request), base_s=ctx.retry_base_s)  # type: ignore[assignment]
-                if ref is None:
-                    ledger.update_job(key, state="unknown", error=exc.reason)
-                    raise UnknownOutcome(name, f"{exc.reason}; {name} offers no way to look the job up, so it was not "
-                                               "resubmitted (it may have been paid): check the vendor's dashboard") from exc
-            except Transient:
-                ledger.update_job(key, state="intent")  # a refused create was not paid
-                ctx.budget.reserve(-cost)
-                raise
-            except ProviderError as exc:
-                ledger.update_job(key, state="rejected" if isinstance(exc, Rejected) else "failed", error=str(exc))
-                ctx.budget.reserve(-cost)
-                raise
-            assert ref is not None
-            ledger.update_job(key, state="submitted", provider_job_id=ref.job_id,
-                              info={**_json(row.get("info")), "ref_extra": ref.extra})
-        try:
-            state = await wait_for(adapter, ref, deadline_s=ctx.deadline_s, first_s=ctx.poll_first_s,
-                                   max_interval_s=ctx.poll_max_s)
-            await with_retries(lambda: adapter.download(state, dest), base_s=ctx.retry_base_s)
-        except Rejected as exc:
-            ledger.update_job(key, state="rejected", error=str(exc))
-            raise
-        except ProviderError as exc:
-            if not isinstance(exc, Transient):
-                ledger.update_job(key, state="failed", error=str(exc))
-            raise
-    sha256 = _sha256(dest)
-    ledger.update_job(key, state="done", clip_path=str(dest), clip_sha256=sha256)
-    _done_marker(dest).write_text(sha256)  # written last: a marker means the cached clip is whole and was paid for
-    return clip
-
-
-def _done_marker(clip: Path) -> Path:
-    return clip.with_suffix(".sha256")
-
-
-def _sha256(file: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(file.read_bytes()).hexdigest()
-
-
-def _json(text: str | None) -> dict[str, Any]:
-    import json
-
+async def _try_entry(entry: str, name: str, product: Product, item: ShotWork, source: Prepared | None,
+                     gallery: Sequence[Prepared], ctx: HostedContext, result: HostedResult) -> bool:
+    """One provider of the chain; True when `result` is final (a clip or a failure), False to try the next."""
+    shot = item.shot
+    avatar = shot.kind == "avatar"
+    rendered = _rendered_for(item, entry, ctx, len(gallery) or (1 if source else 0))
+    caps = model_caps(name, rendered.model)
+    if caps.retired:
+        result.notes.append(f"{name}: retired since {caps.retired}")
+        return False
+    if avatar and not caps.avatar:
+        result.notes.append(f"{name}: no avatar model")
+        return False
+    if not avatar and not (caps.image_to_video or caps.text_to_video):
+        result.notes.append(f"{name}: avatar-only provider")
+        return False
+    payload = image_payload(source, caps, ctx.brand.colours.background,
+                            item.shot.aspect_ratio if item.family else None)
+    if payload is None and not caps.text_to_video:
+        result.notes.append(f"{name}: needs an image")
+        return False
+    image, box = (payload.data, payload.box) if payload else (None, None)
+    digests = [source.asset.sha256] if source else []
+    if payload and payload.adapted:  # unadapted photos keep their old keys: nothing already paid is paid again
+        digests.append(payload.digest)
+        result.notes.append(f"{name}: {payload.note}")
+    refs = [] if avatar else _references(gallery, source, caps, ctx.brand.colours.background)
+    digests += [digest for digest, _ in refs]  # only models taking references: other keys stay as they were
+    key = content_key(shot, digests, name, rendered.model, rendered.params, ctx.brand, rendered.prompt)
+    audio = None
+    if avatar and name in ("kling", "fal"):
+        audio = await asyncio.to_thread(speech_wav, shot.audio.voice_over or "", voice_for(shot.language, ctx.brand.voice))
+    request = JobRequest(content_key=key, shot=shot, rendered=rendered, image=image, image_mime="image/jpeg",
+                         audio=audio, audio_mime="audio/wav", references=[data for _, data in refs])
+    cost = round(caps.price(str(rendered.params.get("mode", "")) or None, audio=rendered.audio)
+                 * rendered.duration_s, 4)
     try:
-        value = json.loads(text or "{}")
-        return value if isinstance(value, dict) else {}
-    except ValueError:
-        return {}
+        clip = await run_on(name, request, cost, box, ctx, product.sku)
+    except (Rejected, OutOfCredit) as exc:
+        if isinstance(exc, OutOfCredit):
+            ctx.exhausted[name] = exc.reason
+        result.notes.append(str(exc))
+        return False  # the next provider in the chain gets this SKU
+    except BudgetReached:
+        result.left_by_budget = True
+        result.failure = f"left: --max-spend reached before {name} (${cost:.2f})"
+        return True
+    except MissingCredentials as exc:
+        result.failure = str(exc)
+        return True
+    except ProviderError as exc:
+        result.failure = str(exc)
+        return True
+    result.provider, result.clip = name, clip
+    return True

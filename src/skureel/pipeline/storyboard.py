@@ -19,11 +19,10 @@ from skureel.keys import content_key
 from skureel.pipeline.hosted import (
     HostedContext,
     HostedResult,
-    _BudgetReached,
     _references,
-    _run_on,
     image_payload,
 )
+from skureel.pipeline.paidjob import BudgetReached, run_on
 from skureel.pipeline.work import ShotWork
 from skureel.planning.storyboard import storyboard_for
 from skureel.providers.base import JobRequest, ProviderError, StoryShot
@@ -56,8 +55,9 @@ async def generate_storyboard(product: Product, items: Sequence[ShotWork], hero:
                          image_mime="image/jpeg", references=[data for _, data in refs], storyboard=board)
     cost = round(caps.price(str(rendered.params.get("mode", "")) or None, audio=rendered.audio) * total, 4)
     try:
-        clip = await _run_on(name, request, cost, payload.box if payload else None, ctx, product.sku)
-    except (ProviderError, _BudgetReached):
+        async with ctx.admission(name):
+            clip = await run_on(name, request, cost, payload.box if payload else None, ctx, product.sku)
+    except (ProviderError, BudgetReached):
         return None  # shot by shot instead: each then meets the chain, the budget and the error tree on its own
     paths = await asyncio.to_thread(split_clip, Path(clip["path"]), board)
     results: list[HostedResult] = []

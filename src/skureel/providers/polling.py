@@ -14,11 +14,21 @@ Sleep = Callable[[float], Awaitable[None]]
 
 async def wait_for(provider: Provider, ref: JobRef, *, deadline_s: float = 1800.0, first_s: float = 1.0,
                    max_interval_s: float = 15.0, sleep: Sleep = asyncio.sleep,
-                   clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None) -> JobState:
-    """Poll until the job ends. Transient poll errors are retried (polls are free); terminal failures raise."""
+                   clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None,
+                   just_created: bool = False, expected_s: float | None = None) -> JobState:
+    """Poll until the job ends. Transient poll errors are retried (polls are free); terminal failures raise.
+    A job `just_created` cannot be done yet, so its first poll waits `first_s`, or `expected_s` (the shortest
+    recent job of its kind: asking before that only spends the vendor's query quota); a job found again (a
+    resumed run) may long be done, so it is polled at once."""
     rng = rng or random.Random()
     start = clock()
     interval = first_s
+    if just_created:
+        first = interval * (0.8 + 0.4 * rng.random())
+        if expected_s is not None:
+            first = max(first, expected_s * (0.9 + 0.1 * rng.random()))
+        await sleep(first)
+        interval = min(max_interval_s, interval * 1.5)
     while True:
         try:
             state = await provider.poll(ref)

@@ -3,6 +3,7 @@ providers.md section 1. Each returns the vendor-style message of the first broke
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 CLASSIC = {"kling-v1", "kling-v1-5", "kling-v1-6", "kling-v2-master", "kling-v2-1", "kling-v2-1-master",
@@ -60,8 +61,10 @@ def _text(kind: str, model: str, body: dict[str, Any]) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8)
 def _read_image(data: str) -> tuple[int, int, int, str] | str:
-    """(width, height, bytes, format) of a raw-base64 image, or the vendor's complaint."""
+    """(width, height, bytes, format) of a raw-base64 image, or the vendor's complaint. Cached: one create asks
+    up to three times (rules, output aspect) and a soak sends one photo hundreds of times."""
     import base64
     import binascii
     import io
