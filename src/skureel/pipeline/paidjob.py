@@ -155,7 +155,8 @@ async def run_claimed(name: str, request: JobRequest, cost: float, box: tuple[fl
         await write(state="unknown")  # paid, but the cached file is damaged: look the job up, never rebuy
         row = await _reread(ledger, key, row)
     if row["state"] == "rejected":
-        raise Rejected(name, row.get("error") or "rejected earlier")
+        # the stored error already names the provider ("kling: ..."): said once, not twice
+        raise Rejected(name, str(row.get("error") or "rejected earlier").removeprefix(f"{name}: "))
     if row["state"] == "failed":  # the vendor ran it and it failed: no clip was delivered, so it may be bought again
         info = _json(row.get("info"))  # under a new external id: vendors refuse one id twice (Kling's 1201)
         await write(state="intent", provider_job_id=None, info={**info, "purchase": int(info.get("purchase", 1)) + 1})
@@ -228,7 +229,8 @@ async def run_claimed(name: str, request: JobRequest, cost: float, box: tuple[fl
             raise
     sha256 = await asyncio.to_thread(_sha256, dest)
     await write(state="done", clip_path=str(dest), clip_sha256=sha256)
-    _done_marker(dest).write_text(sha256)  # written last: a marker means the cached clip is whole and was paid for
+    # written last: a marker means the cached clip is whole and was paid for
+    await asyncio.to_thread(_done_marker(dest).write_text, sha256)
     return clip
 
 

@@ -196,12 +196,17 @@ class Provider:
         data = response.content
         if not data or len(data) > max_bytes:
             raise JobFailed(self.name, f"result has {len(data)} bytes")
-        await asyncio.to_thread(verify_video, data, self.name)  # a decode: off the event loop the other jobs poll on
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
-        tmp.write_bytes(data)
-        tmp.replace(dest)
+        # a decode and a file write: off the event loop the other jobs poll on
+        await asyncio.to_thread(_verify_and_store, data, dest, self.name)
         return dest
+
+
+def _verify_and_store(data: bytes, dest: Path, provider: str) -> None:
+    verify_video(data, provider)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
+    tmp.write_bytes(data)
+    tmp.replace(dest)
 
 
 def verify_video(data: bytes, provider: str) -> None:
