@@ -6,10 +6,11 @@ SKUs), then refuses every create as out of credit, which stops that provider for
 topped up and the catalog rerun on the same ledger, which reuses every clip already paid for and buys the rest.
 
 Prints, per provider and pass: SKUs done, reported (non-retryable, with reasons), paid submissions on the fake
-beside the distinct content keys that reached it (never a key paid twice), and wall time beside the ideal for
-the jobs the vendor actually ran (paid jobs / concurrency x latency, the paid jobs counted on the fake in this
-pass). Aim: wall <= 1.2x that ideal on every fake. Each fake runs in its own process (providers/fake/process.py),
-so the client's CPU (printed beside the fake's) is all this process spends.
+beside the distinct contents it was paid for (never one paid twice, unless its generation failed first; Kling
+counts our external ids, the other fakes, which take no id of ours, a digest of each create's body and photo),
+and wall time beside the ideal for the jobs the vendor actually ran (paid jobs / concurrency x latency, the paid
+jobs counted on the fake in this pass). Aim: wall <= 1.2x that ideal on every fake. Each fake runs in its own
+process (providers/fake/process.py), so the client's CPU (printed beside the fake's) is all this process spends.
 """
 
 from __future__ import annotations

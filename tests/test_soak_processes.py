@@ -70,3 +70,24 @@ def test_the_soak_runs_its_fakes_in_processes_and_pays_once() -> None:
     assert "paid twice otherwise 0 (aim 0) OK" in lines[-1]
     assert "paid 12 jobs" in lines[0]  # the account covered 60% of the SKUs, then refused every create
     assert "cpu client" in lines[0] and "fake" in lines[0]
+
+
+def test_a_fake_without_our_ids_counts_a_purchase_by_what_was_sent() -> None:
+    """MiniMax takes no id of ours: the same create bought twice must show as one content paid twice (a job id
+    per purchase never would), and a moderated job, which its API reports as a plain "Fail", counts as failed."""
+    from skureel.providers.fake.server import FakeServer
+
+    body = {"model": "MiniMax-Hailuo-02", "prompt": "a mug on a table", "duration": 6, "resolution": "768P"}
+    with FakeServer("minimax", latency_s=0.05) as server, httpx.Client(timeout=10) as client:
+        headers = {"authorization": "Bearer mm-test"}
+        for prompt in ("a mug on a table", "a mug on a table", "a vase on a shelf"):
+            answer = client.post(f"{server.url}/v1/video_generation", json={**body, "prompt": prompt}, headers=headers)
+            assert answer.json()["base_resp"]["status_code"] == 0
+        paid = server.vendor.paid
+        assert paid[0] == paid[1] != paid[2] and all(key.startswith("content-") for key in paid)
+        job = next(iter(server.vendor.jobs.values()))
+        job.outcome = "moderated"
+        time.sleep(0.1)
+        task = client.get(f"{server.url}/v1/query/video_generation", params={"task_id": job.id}, headers=headers)
+        assert task.json()["status"] == "Fail"  # nothing in the answer tells a moderated job from a failed one
+        assert client.get(f"{server.url}/_fake/stats").json()["failed"] == [job.paid_as]

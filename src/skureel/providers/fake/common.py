@@ -6,6 +6,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import json
 import random
 import threading
 import time
@@ -47,6 +48,7 @@ class FakeJob:
     sound: bool = False  # the model was asked for its own audio: the clip carries an ambience track
     wrong_product: bool = False  # fault: the clip shows another product
     content: str | None = None  # what the clip shows, built from the submitted image (content.py MODES)
+    paid_as: str = ""  # what the purchase is counted under: the external id, else a digest of what was sent
 
 
 class FakeVendor:
@@ -61,13 +63,16 @@ class FakeVendor:
         self.rng = random.Random(seed)
         self.jobs: dict[str, FakeJob] = {}
         self.by_key: dict[str, str] = {}
-        self.paid: list[str] = []  # content keys (or job ids) of every paid submission, duplicates included
+        self.paid: list[str] = []  # what each paid submission is counted under (FakeJob.paid_as), duplicates too
         self.lock = threading.Lock()
         self.render_lock = threading.Lock()
         # every job's clip, when set (the soak: it measures the orchestration, so one small MP4 made at start, not a
         # render of each job's photo; the QA gate's faults need the real clips)
         self.tiny_clip: bytes | None = None
         self.secret = uuid.uuid4().hex.encode()
+        # a vendor whose status API reports a moderated generation as a plain failure (MiniMax's "Fail"): a client
+        # cannot tell them apart, so buying it again is what the API allows
+        self.moderation_reads_as_failure = False
         self.base_url = ""
         self.timeout_s = 0.5
         # what a throttled create is told to wait (Retry-After); the soak scales it with its scaled-down latency
@@ -104,7 +109,8 @@ class FakeVendor:
         return sum(1 for j in self.jobs.values() if not j.cancelled and j.started is not None and now < j.ready_at)
 
     def create(self, key: str, width: int, height: int, image: bytes | None, inputs: dict[str, Any],
-               seconds: float | str | None = None) -> FakeJob:
+               seconds: float | str | None = None, sent: dict[str, Any] | None = None) -> FakeJob:
+        """`sent`: the whole create body where `inputs` keeps only part of it (what a purchase is counted by)."""
         outcome = "ok"
         if self.roll("moderated"):
             outcome = "moderated"
@@ -120,7 +126,8 @@ class FakeVendor:
             self.jobs[job.id] = job
             if key:
                 self.by_key[key] = job.id
-            self.paid.append(key or job.id)
+            job.paid_as = key or paid_content(sent or inputs, image)
+            self.paid.append(job.paid_as)
             if self.credit is not None:
                 self.credit -= 1
         return job
@@ -168,6 +175,14 @@ class FakeVendor:
 
 
 
+def paid_content(inputs: dict[str, Any], image: bytes | None) -> str:
+    """A purchase without an external id, counted by what it asked for (prompt, settings, photo): the same clip
+    bought twice then shows as one content paid twice, as a job id never would."""
+    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode())
+    digest.update(image or b"")
+    return f"content-{digest.hexdigest()[:20]}"
+
+
 def decode_image(value: str | None) -> bytes | None:
     if not value:
         return None
@@ -200,7 +215,8 @@ def attach_common(app: FastAPI, vendor: FakeVendor) -> None:
         with vendor.lock:
             return {"paid": len(vendor.paid), "distinct": len(set(vendor.paid)), "jobs": len(vendor.jobs),
                     "keys": list(vendor.paid), "credit": vendor.credit,
-                    "failed": [j.key for j in vendor.jobs.values() if j.outcome == "fail" and j.key]}
+                    "failed": [j.paid_as for j in vendor.jobs.values()
+                               if j.outcome == "fail" or (j.outcome == "moderated" and vendor.moderation_reads_as_failure)]}
 
     @app.post("/_fake/account")
     async def account(request: Request) -> dict[str, Any]:

@@ -37,7 +37,7 @@ class FakeConfig(BaseModel):
 
 
 class FakeStats(BaseModel):
-    paid: list[str]  # content keys (or job ids) of every paid submission, duplicates included
+    paid: list[str]  # external ids, else digests of what was sent (FakeJob.paid_as), duplicates included
     failed: list[str]  # keys of jobs the vendor ran whose generation failed (no clip came of them)
     jobs: int
     credit: int | None

@@ -260,7 +260,7 @@ def veo_app(vendor: FakeVendor, key: str = "gemini-test") -> FastAPI:
             return JSONResponse({"error": {"code": 503, "message": "unavailable", "status": "UNAVAILABLE"}}, status_code=503)
         image = (instance.get("image") or {}).get("bytesBase64Encoded")
         job = vendor.create("", *size_for(params.get("aspectRatio", "16:9")), decode_image(image), {"model": model},
-                            params.get("durationSeconds", 8))
+                            params.get("durationSeconds", 8), sent={"model": model, **body})
         job.sound = True  # Veo 3.x always generates its own audio
         if vendor.roll("drop_response"):
             return DroppedResponse()
@@ -290,6 +290,7 @@ def veo_app(vendor: FakeVendor, key: str = "gemini-test") -> FastAPI:
 
 def minimax_app(vendor: FakeVendor, key: str = "mm-test") -> FastAPI:
     app = FastAPI(title="fake minimax")
+    vendor.moderation_reads_as_failure = True  # the query answers "Fail" for both (below)
     attach_common(app, vendor)
 
     def base(code: int = 0, msg: str = "success", **data: Any) -> JSONResponse:
