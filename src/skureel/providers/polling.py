@@ -26,7 +26,7 @@ async def wait_for(provider: Provider, ref: JobRef, *, deadline_s: float = 1800.
     if just_created:
         first = interval * (0.8 + 0.4 * rng.random())
         if expected_s is not None:
-            first = max(first, expected_s * (0.9 + 0.1 * rng.random()))
+            first = max(first, expected_s * (0.97 + 0.03 * rng.random()))
         await sleep(first)
         interval = min(max_interval_s, interval * 1.5)
     while True:
