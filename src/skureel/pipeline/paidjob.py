@@ -110,7 +110,7 @@ async def _create(adapter: Provider, request: JobRequest, ctx: HostedContext, sl
 
 
 async def run_on(name: str, request: JobRequest, cost: float, box: tuple[float, float, float, float] | None,
-                  ctx: HostedContext, sku: str) -> dict[str, Any]:
+                 ctx: HostedContext, sku: str) -> dict[str, Any]:
     """Only the holder of the content key's claim may submit, look up or poll it. Prefect may execute one flow
     run twice and workers die mid-job, so the ledger, not Prefect's state, decides who pays (once)."""
     dest = ctx.cache_dir / "clips" / f"{request.content_key}.mp4"
@@ -130,7 +130,7 @@ def clip_info(request: JobRequest, dest: Path, box: tuple[float, float, float, f
 
 
 async def run_claimed(name: str, request: JobRequest, cost: float, box: tuple[float, float, float, float] | None,
-                       ctx: HostedContext, sku: str) -> dict[str, Any]:
+                      ctx: HostedContext, sku: str) -> dict[str, Any]:
     ledger = ctx.ledger
     key = request.content_key
     dest = ctx.cache_dir / "clips" / f"{key}.mp4"
