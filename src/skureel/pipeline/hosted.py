@@ -7,111 +7,35 @@ poll → download and verify → ledger done. A rerun after a crash resumes from
 from __future__ import annotations
 
 import asyncio
-import collections
 import io
-import threading
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import BaseModel, Field
 
-from skureel.domain import BrandKit, Product
+from skureel.domain import Product
 from skureel.keys import content_key
-from skureel.ledger import Ledger, owner_id
 from skureel.pipeline.adapt import Limits, Payload, adapt_image
+
+# the run's shared state lives one level down (paidjob needs it too); callers keep importing it from here
+from skureel.pipeline.hostedcontext import Budget as Budget
+from skureel.pipeline.hostedcontext import HostedContext as HostedContext
 from skureel.pipeline.paidjob import BudgetReached, run_on
 from skureel.pipeline.work import ShotWork, voice_for
 from skureel.planning.bases import ratio
 from skureel.prompts import RenderedPrompt, render_prompt
-from skureel.providers import credentials as creds
 from skureel.providers.base import (
     JobRequest,
     MissingCredentials,
     OutOfCredit,
-    Provider,
     ProviderError,
     Rejected,
 )
-from skureel.providers.capabilities import Capabilities, capabilities, model_caps, parse_choice, tier_model
-from skureel.providers.registry import provider_class
+from skureel.providers.capabilities import Capabilities, model_caps, parse_choice, tier_model
 from skureel.render.compose import Prepared
 
 if TYPE_CHECKING:
     from skureel.catalog.images import ImageCache
-
-Limit = Callable[[str], AbstractAsyncContextManager[None]]
-
-
-@asynccontextmanager
-async def no_limit(_: str) -> AsyncIterator[None]:
-    yield
-
-
-class Budget:
-    """Spend so far, shared by every job of a run; refuses a paid submission that would cross the cap."""
-
-    def __init__(self, cap_usd: float | None) -> None:
-        self.cap, self.spent, self._lock = cap_usd, 0.0, threading.Lock()
-
-    def reserve(self, usd: float) -> bool:
-        with self._lock:
-            if self.cap is not None and self.spent + usd > self.cap + 1e-9:
-                return False
-            self.spent += usd
-            return True
-
-
-class HostedContext:
-    def __init__(self, ledger: Ledger, cache_dir: Path, brand: BrandKit, *, budget: Budget,
-                 limit: Limit = no_limit, secret_lookup: creds.SecretLookup | None = None,
-                 deadline_s: float = 1800.0, poll_first_s: float = 1.0, poll_max_s: float = 15.0,
-                 retry_base_s: float = 1.0, quality: str = "final", claim_lease_s: float = 60.0,
-                 create_grace_s: float = 15.0) -> None:
-        self.ledger, self.cache_dir, self.brand, self.budget, self.limit = ledger, cache_dir, brand, budget, limit
-        self.quality = quality  # picks a fallback provider's model when the chain pins none
-        self.secret_lookup, self.deadline_s = secret_lookup, deadline_s
-        self.poll_first_s, self.poll_max_s, self.retry_base_s = poll_first_s, poll_max_s, retry_base_s
-        self.create_grace_s = create_grace_s  # a create slower than this is queued at the vendor (pipeline/paidjob)
-        self.exhausted: dict[str, str] = {}  # provider -> reason: out of credit, stop submitting there
-        self.semaphores: dict[str, asyncio.Semaphore] = {}
-        self.admissions: dict[str, asyncio.Semaphore] = {}
-        self.job_seconds: dict[str, collections.deque[float]] = {}  # kind -> how long its last jobs took (polling)
-        self.clients: dict[str, Provider] = {}
-        # few idle connections kept: httpcore checks every pooled connection on each request, so a pool grown to
-        # 40 by a burst cost more CPU than the polls themselves (bench/soak.py); a job needs one at a time
-        self.http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0),
-                                      limits=httpx.Limits(max_connections=64, max_keepalive_connections=8))
-        # who holds a content key's claim in the ledger: unique per process and context (pipeline/claims)
-        self.owner = owner_id()
-        self.claim_lease_s, self.claim_wait_s = claim_lease_s, 2.0
-
-    def adapter(self, name: str) -> Provider:
-        if name not in self.clients:
-            self.clients[name] = provider_class(name)(self.http, creds.resolve(name, self.secret_lookup))
-            self.semaphores[name] = asyncio.Semaphore(max(1, capabilities(name).max_concurrency))
-        return self.clients[name]
-
-    def expected_s(self, kind: str) -> float | None:
-        """The shortest of the last jobs of this kind (provider, model, length): when a new one may be done."""
-        seen = self.job_seconds.get(kind)
-        return min(seen) if seen and len(seen) >= 3 else None
-
-    def observe(self, kind: str, seconds: float) -> None:
-        self.job_seconds.setdefault(kind, collections.deque(maxlen=20)).append(seconds)
-
-    def admission(self, name: str) -> asyncio.Semaphore:
-        """Jobs on `name` being prepared or run at once: four per slot, so a job is claimed and ready whenever a
-        slot frees (some wait out a Retry-After), while a 500-SKU batch does not build 500 requests and queue 500
-        claims ahead of the ledger writes of the jobs running, which would leave the slots idle meanwhile."""
-        if name not in self.admissions:
-            self.admissions[name] = asyncio.Semaphore(4 * max(1, capabilities(name).max_concurrency))
-        return self.admissions[name]
-
-    async def close(self) -> None:
-        await self.http.aclose()
 
 
 class HostedResult(BaseModel):

@@ -24,7 +24,7 @@ from skureel.providers.polling import wait_for, with_retries
 
 if TYPE_CHECKING:
     from skureel.ledger import Ledger
-    from skureel.pipeline.hosted import HostedContext
+    from skureel.pipeline.hostedcontext import HostedContext
 
 
 class BudgetReached(Exception):
@@ -37,11 +37,10 @@ class Slot:
 
     def __init__(self, ctx: HostedContext, name: str) -> None:
         self.ctx, self.name = ctx, name
-        self.limit: AbstractAsyncContextManager[None] | None = None
-        self.held = False
+        self.limit: AbstractAsyncContextManager[None] | None = None  # set while the slot is held
 
     async def take(self) -> None:
-        if self.held:
+        if self.limit is not None:
             return
         await self.ctx.semaphores[self.name].acquire()
         limit = self.ctx.limit(self.name)
@@ -50,17 +49,15 @@ class Slot:
         except BaseException:
             self.ctx.semaphores[self.name].release()
             raise
-        self.limit, self.held = limit, True
+        self.limit = limit
 
     async def give(self) -> None:
-        if not self.held:
+        limit, self.limit = self.limit, None
+        if limit is None:
             return
-        self.held = False
         try:
-            if self.limit is not None:
-                await self.limit.__aexit__(None, None, None)
+            await limit.__aexit__(None, None, None)
         finally:
-            self.limit = None
             self.ctx.semaphores[self.name].release()
 
     async def __aenter__(self) -> Slot:
