@@ -100,7 +100,8 @@ def test_replicate_v3_omni_and_minimax_hailuo_02() -> None:
     with FakeServer("replicate", latency_s=0.1) as server:
         body = asyncio.run(_submit(server, _request("replicate", "kwaivgi/kling-v3-omni-video", 9, refs=2)))["input"]
         assert body["duration"] == 9 and body["mode"] == "pro" and body["generate_audio"] is True
-        assert body["start_image"].startswith("data:") and len(body["reference_images"]) == 2
+        # photos go up through the Files API (the SDK's default), so the create names them by URL
+        assert body["start_image"].startswith(f"{server.url}/v1/files/") and len(body["reference_images"]) == 2
     with FakeServer("minimax", latency_s=0.1) as server:
         six = asyncio.run(_submit(server, _request("minimax", "MiniMax-Hailuo-02", 6)))
         ten = asyncio.run(_submit(server, _request("minimax", "MiniMax-Hailuo-02", 10)))

@@ -160,6 +160,9 @@ async def run_claimed(name: str, request: JobRequest, cost: float, box: tuple[fl
         row = await _reread(ledger, key, row)
     request = request.model_copy(update={"purchase": int(_json(row.get("info")).get("purchase", 1))})
     adapter = ctx.adapter(name)
+    if not row.get("provider_job_id") and name not in ctx.exhausted:
+        # uploads are not vendor jobs: done before the slot, so a slot's time is the vendor's
+        await with_retries(lambda: adapter.stage(request), base_s=ctx.retry_base_s)
     async with Slot(ctx, name) as slot:
         ref: JobRef | None = None
         recorded: asyncio.Future[None] | None = None

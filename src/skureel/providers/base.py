@@ -140,6 +140,11 @@ class Provider:
     async def poll(self, ref: JobRef) -> JobState:
         raise NotImplementedError
 
+    async def stage(self, request: JobRequest) -> None:
+        """Work a create needs that takes none of the vendor's job slots (uploading its photos): the job loop calls
+        it before the job waits for a slot; submit must still work without it."""
+        return None
+
     async def recover(self, request: JobRequest) -> JobRef | None:
         """Find a job created for this content key whose create response was lost; None when it cannot."""
         return None

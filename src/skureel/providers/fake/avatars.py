@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from skureel.fakefaults import DroppedResponse
 from skureel.providers.fake.common import FakeVendor, attach_common
-from skureel.providers.fake.simple import _plain_fault
+from skureel.providers.fake.simple import plain_fault
 
 
 def heygen_app(vendor: FakeVendor, key: str = "hg-test") -> FastAPI:
@@ -53,7 +53,7 @@ def heygen_app(vendor: FakeVendor, key: str = "hg-test") -> FastAPI:
         character, voice = inputs[0].get("character") or {}, inputs[0].get("voice") or {}
         if character.get("talking_photo_id") not in groups or voice.get("type") != "text" or not voice.get("input_text"):
             return JSONResponse({"error": {"message": "invalid video_inputs"}, "data": None}, status_code=400)
-        fault = _plain_fault(vendor)
+        fault = plain_fault(vendor)
         if fault is not None:
             return fault
         dims = body.get("dimension") or {"width": 720, "height": 1280}
@@ -114,7 +114,7 @@ def did_app(vendor: FakeVendor, key: str = "did-test") -> FastAPI:
         script = body.get("script") or {}
         if image_id not in images or script.get("type") not in ("text", "audio") or not script.get("input", "x"):
             return JSONResponse({"kind": "ValidationError", "description": "invalid source_url or script"}, status_code=400)
-        fault = _plain_fault(vendor)
+        fault = plain_fault(vendor)
         if fault is not None:
             return fault
         job = vendor.create(body.get("user_data", ""), 320, 320, images[image_id], body,

@@ -24,10 +24,10 @@ FAKE_CREDENTIALS: dict[str, dict[str, str]] = {
 
 
 def build_app(name: str, vendor: FakeVendor) -> FastAPI:
-    from skureel.providers.fake import avatars, kling, simple
+    from skureel.providers.fake import avatars, kling, replicate, simple
 
     factories: dict[str, Callable[[FakeVendor], FastAPI]] = {
-        "kling": kling.create_app, "fal": simple.fal_app, "replicate": simple.replicate_app, "runway": simple.runway_app,
+        "kling": kling.create_app, "fal": simple.fal_app, "replicate": replicate.replicate_app, "runway": simple.runway_app,
         "veo": simple.veo_app, "minimax": simple.minimax_app, "luma": simple.luma_app,
         "heygen": avatars.heygen_app, "did": avatars.did_app,
     }

@@ -10,10 +10,10 @@ from fastapi.responses import JSONResponse, Response
 
 from skureel.fakefaults import DroppedResponse
 from skureel.providers.fake.common import FakeVendor, attach_common, decode_image, size_for
-from skureel.providers.fake.hubrules import fal_problem, minimax_problem, replicate_problem
+from skureel.providers.fake.hubrules import fal_problem, minimax_problem
 
 
-def _plain_fault(vendor: FakeVendor) -> Response | None:
+def plain_fault(vendor: FakeVendor) -> Response | None:
     fault = vendor.create_fault()
     if fault == "429":
         wait = f"{vendor.retry_after_s:g}"
@@ -41,7 +41,7 @@ def fal_app(vendor: FakeVendor, key: str = "fal-test") -> FastAPI:
         problem = fal_problem(f"{owner}/{model_path}", body)
         if problem:
             return JSONResponse({"detail": [{"loc": ["body"], "msg": problem}]}, status_code=422)
-        fault = _plain_fault(vendor)
+        fault = plain_fault(vendor)
         if fault is not None:
             return fault
         app_id = f"{owner}/{model_path.split('/')[0]}"
@@ -96,67 +96,6 @@ def fal_app(vendor: FakeVendor, key: str = "fal-test") -> FastAPI:
     return app
 
 
-def replicate_app(vendor: FakeVendor, token: str = "r8-test") -> FastAPI:
-    app = FastAPI(title="fake replicate")
-    attach_common(app, vendor)
-    states = {"queued": "starting", "running": "processing", "succeeded": "succeeded", "failed": "failed",
-              "moderated": "failed", "cancelled": "canceled"}
-
-    def body_of(job: Any) -> dict[str, Any]:
-        state = vendor.status(job)
-        return {"id": job.id, "model": job.inputs.get("model"), "input": job.inputs.get("input"),
-                "status": states[state], "output": vendor.video_url(job) if state == "succeeded" else None,
-                "error": "NSFW content detected" if state == "moderated" else "prediction failed" if state == "failed" else None,
-                "urls": {"get": f"{vendor.base_url}/v1/predictions/{job.id}"}}
-
-    def ok(request: Request) -> bool:
-        return request.headers.get("authorization") == f"Bearer {token}"
-
-    @app.post("/v1/models/{owner}/{name}/predictions")
-    async def create(owner: str, name: str, request: Request) -> Response:
-        if not ok(request):
-            return JSONResponse({"detail": "Unauthenticated"}, status_code=401)
-        body = await request.json()
-        if "prompt" not in (body.get("input") or {}):
-            return JSONResponse({"detail": "input.prompt is required"}, status_code=422)
-        problem = replicate_problem(f"{owner}/{name}", body["input"])
-        if problem:
-            return JSONResponse({"detail": problem}, status_code=422)
-        fault = _plain_fault(vendor)
-        if fault is not None:
-            return fault
-        job = vendor.create("", *size_for("9:16"), decode_image(body["input"].get("start_image")),
-                            {"model": f"{owner}/{name}", "input": body["input"]}, body["input"].get("duration", 5))
-        job.sound = bool(body["input"].get("generate_audio"))
-        if vendor.roll("drop_response"):
-            return DroppedResponse()
-        return JSONResponse(body_of(job), status_code=201)
-
-    @app.get("/v1/predictions/{pid}")
-    def get(pid: str, request: Request) -> Response:
-        job = vendor.find(pid)
-        if not ok(request) or job is None:
-            return JSONResponse({"detail": "Not found"}, status_code=404)
-        return JSONResponse(body_of(job))
-
-    @app.get("/v1/predictions")
-    def listing(request: Request) -> Response:
-        if not ok(request):
-            return JSONResponse({"detail": "Unauthenticated"}, status_code=401)
-        jobs = sorted(vendor.jobs.values(), key=lambda j: -j.created)[:100]
-        return JSONResponse({"results": [body_of(j) for j in jobs], "next": None})
-
-    @app.post("/v1/predictions/{pid}/cancel")
-    def cancel(pid: str) -> Response:
-        job = vendor.find(pid)
-        if job is None:
-            return JSONResponse({"detail": "Not found"}, status_code=404)
-        job.cancelled = True
-        return JSONResponse(body_of(job))
-
-    return app
-
-
 def runway_app(vendor: FakeVendor, key: str = "rw-test") -> FastAPI:
     app = FastAPI(title="fake runway")
     attach_common(app, vendor)
@@ -190,7 +129,7 @@ def runway_app(vendor: FakeVendor, key: str = "rw-test") -> FastAPI:
         body = await request.json()
         if body.get("ratio") not in ratios or (needs_image and not body.get("promptImage")) or len(body.get("promptText", "")) > 1000:
             return JSONResponse({"error": "Validation of body failed", "issues": [{"path": ["ratio"]}]}, status_code=400)
-        fault = _plain_fault(vendor)
+        fault = plain_fault(vendor)
         if fault is not None:
             return fault
         w, _, h = body["ratio"].partition(":")
@@ -364,7 +303,7 @@ def luma_app(vendor: FakeVendor, key: str = "luma-test") -> FastAPI:
         body = await request.json()
         if body.get("model") != "ray-3.2" or body.get("type") != "video":
             return JSONResponse({"detail": "invalid_request"}, status_code=400)
-        fault = _plain_fault(vendor)
+        fault = plain_fault(vendor)
         if fault is not None:
             return fault
         frame = (body.get("video") or {}).get("start_frame") or {}
