@@ -76,6 +76,20 @@ def _reached(ledger: Ledger) -> int:
                                      "OR state = 'unknown'")).scalar() or 0)
 
 
+def _idle(spans: list[tuple[float, float]], began: float, ended: float, slots: int) -> str:
+    """Where the pass's slots sat idle, in slot-seconds: before its first job, between jobs, after its last."""
+    mine = sorted((c, min(r, ended)) for c, r in spans if began <= c <= ended)
+    if not mine:
+        return "no jobs"
+    events = sorted([(c, 1) for c, _ in mine] + [(r, -1) for _, r in mine])
+    running, now, between = 0, mine[0][0], 0.0
+    for moment, change in events:
+        between += (moment - now) * max(0, slots - running)
+        running, now = running + change, moment
+    return (f"slots idle {(mine[0][0] - began) * slots:.1f} slot-s before the first job, {between:.1f} between jobs, "
+            f"{(ended - now) * slots:.1f} after the last")
+
+
 async def soak(entry: str, skus: int, latency: float, folder: Path, credit_share: float) -> list[str]:
     name, _, model = entry.partition(":")
     kit = load_brand_kit(ROOT / "brand_kits" / "aurora")
@@ -115,7 +129,9 @@ async def soak(entry: str, skus: int, latency: float, folder: Path, credit_share
                                 create_grace_s=latency / 5)
             paid_before = len(fake.stats().paid)
             start, cpu_start, fake_start = time.perf_counter(), time.process_time(), fake.cpu_s()
+            began = time.monotonic()  # the fake's job times are on this clock too (one machine, CLOCK_MONOTONIC)
             results = await _run(items, hero, entry, ctx)
+            ended = time.monotonic()
             wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
             fake_cpu = fake.cpu_s() - fake_start
             reasons = collections.Counter((r.failure or "").split(":")[1].strip()[:40] for r in results if r.failure)
@@ -126,7 +142,7 @@ async def soak(entry: str, skus: int, latency: float, folder: Path, credit_share
             lines.append(f"{entry:22} {label:16} done {run.done}/{skus}, reported {skus - run.done} "
                          f"{dict(reasons.most_common(3))}; paid {run.paid} jobs; wall {wall:.1f}s (cpu client "
                          f"{cpu:.1f}s, fake {fake_cpu:.1f}s, load {os.getloadavg()[0]:.1f}) vs ideal {ideal:.1f}s "
-                         f"= {wall / ideal:.2f}x (aim <= {AIM}x)")
+                         f"= {wall / ideal:.2f}x (aim <= {AIM}x); {_idle(fake.stats().spans, began, ended, concurrency)}")
             fake.set_credit(None)  # topped up: unlimited from here on
         stats = fake.stats()
         paid, known = len(stats.paid), _reached(ledger)

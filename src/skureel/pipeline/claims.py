@@ -19,6 +19,9 @@ async def ledger_call(ledger: Ledger, fn: Callable[P, R], *args: P.args, **kwarg
     call is Python work on a local file (measured: a thread there only adds GIL hand-offs and 15-30% CPU to the
     soak), while a PostgreSQL call waits on its round trip, which the event loop should spend on other jobs."""
     if ledger.engine.dialect.name == "sqlite":
+        # yield first: inline calls never suspend, so a batch's first claims (or a rerun's reads of reused clips)
+        # would run back to back, holding the loop ~150 ms while the first creates' answers wait (bench/soak.py)
+        await asyncio.sleep(0)
         return fn(*args, **kwargs)
     return await asyncio.to_thread(fn, *args, **kwargs)
 

@@ -142,6 +142,9 @@ async def generate_shot(product: Product, item: ShotWork, hero: Prepared | None,
             result.notes.append(f"{name} skipped: {ctx.exhausted[name]}")
             continue
         async with ctx.admission(name):  # bounds the requests built and claims held at once (HostedContext)
+            if name in ctx.exhausted:  # ran dry while this one waited to be admitted: no ledger work for it
+                result.notes.append(f"{name} skipped: {ctx.exhausted[name]}")
+                continue
             if await _try_entry(entry, name, product, item, source, gallery, ctx, result):
                 return result
     result.failure = "; ".join(result.notes) or "no provider in the chain could take it"
@@ -188,7 +191,7 @@ async def _try_entry(entry: str, name: str, product: Product, item: ShotWork, so
         clip = await run_on(name, request, cost, box, ctx, product.sku)
     except (Rejected, OutOfCredit) as exc:
         if isinstance(exc, OutOfCredit):
-            ctx.exhausted[name] = exc.reason
+            ctx.mark_exhausted(name, exc.reason)
         result.notes.append(str(exc))
         return False  # the next provider in the chain gets this SKU
     except BudgetReached:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -18,6 +19,7 @@ from skureel.ledger import Ledger, owner_id
 from skureel.providers import credentials as creds
 from skureel.providers.base import Provider
 from skureel.providers.capabilities import capabilities
+from skureel.providers.polling import Expected
 from skureel.providers.registry import provider_class
 
 Limit = Callable[[str], AbstractAsyncContextManager[None]]
@@ -54,9 +56,11 @@ class HostedContext:
         self.poll_first_s, self.poll_max_s, self.retry_base_s = poll_first_s, poll_max_s, retry_base_s
         self.create_grace_s = create_grace_s  # a create slower than this is queued at the vendor (pipeline/paidjob)
         self.exhausted: dict[str, str] = {}  # provider -> reason: out of credit, stop submitting there
+        self._ran_dry: dict[str, asyncio.Event] = {}  # set with `exhausted`: wakes the jobs waiting to retry there
         self.semaphores: dict[str, asyncio.Semaphore] = {}
         self.admissions: dict[str, asyncio.Semaphore] = {}
         self.job_seconds: dict[str, collections.deque[float]] = {}  # kind -> how long its last jobs took (polling)
+        self.vendor_seconds: dict[str, collections.deque[float]] = {}  # the same, as the vendor's clock says
         self.clients: dict[str, Provider] = {}
         # few idle connections kept: httpcore checks every pooled connection on each request, so a pool grown to
         # 40 by a burst cost more CPU than the polls themselves (bench/soak.py); a job needs one at a time
@@ -72,13 +76,34 @@ class HostedContext:
             self.semaphores[name] = asyncio.Semaphore(max(1, capabilities(name).max_concurrency))
         return self.clients[name]
 
-    def expected_s(self, kind: str) -> float | None:
-        """The shortest of the last jobs of this kind (provider, model, length): when a new one may be done."""
-        seen = self.job_seconds.get(kind)
-        return min(seen) if seen and len(seen) >= 3 else None
+    def expected(self, kind: str) -> Expected | None:
+        """The shortest of the last jobs of this kind (provider, model, length): when a new one may be done. By the
+        vendor's clock where it reports one: that is exact, while ours includes each job's polling lag."""
+        for seen, exact in ((self.vendor_seconds.get(kind), True), (self.job_seconds.get(kind), False)):
+            if seen and len(seen) >= 3:
+                return Expected(seconds=min(seen), exact=exact)
+        return None
 
-    def observe(self, kind: str, seconds: float) -> None:
+    def expected_s(self, kind: str) -> float | None:
+        expected = self.expected(kind)
+        return expected.seconds if expected else None
+
+    def observe(self, kind: str, seconds: float, vendor_s: float | None = None) -> None:
         self.job_seconds.setdefault(kind, collections.deque(maxlen=20)).append(seconds)
+        if vendor_s is not None:
+            self.vendor_seconds.setdefault(kind, collections.deque(maxlen=20)).append(vendor_s)
+
+    def mark_exhausted(self, name: str, reason: str) -> None:
+        self.exhausted.setdefault(name, reason)
+        self.ran_dry(name).set()
+
+    def ran_dry(self, name: str) -> asyncio.Event:
+        return self._ran_dry.setdefault(name, asyncio.Event())
+
+    async def wait_to_retry(self, name: str, seconds: float) -> None:
+        """A retry's wait, cut short when the account runs dry meanwhile (the retry would submit nothing)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.ran_dry(name).wait(), seconds)
 
     def admission(self, name: str) -> asyncio.Semaphore:
         """Jobs on `name` being prepared or run at once: four per slot, so a job is claimed and ready whenever a

@@ -81,8 +81,9 @@ async def submit_freeing_slot(adapter: Provider, request: JobRequest, ctx: Hoste
                 raise
             await slot.give()
             delay = exc.retry_after if exc.retry_after is not None else min(30.0, ctx.retry_base_s * 2**attempt)
-            await asyncio.sleep(delay * (0.75 + 0.5 * random.random()))
-            await slot.take()
+            await ctx.wait_to_retry(adapter.name, delay * (0.75 + 0.5 * random.random()))
+            if adapter.name not in ctx.exhausted:
+                await slot.take()
             if adapter.name in ctx.exhausted:  # the account ran dry while this one waited: submit nothing more
                 raise OutOfCredit(adapter.name, f"not submitted: {ctx.exhausted[adapter.name]} earlier in this run") from None
     raise AssertionError("unreachable")
@@ -210,9 +211,9 @@ async def run_claimed(name: str, request: JobRequest, cost: float, box: tuple[fl
             try:
                 state = await wait_for(adapter, ref, deadline_s=ctx.deadline_s, first_s=ctx.poll_first_s,
                                        max_interval_s=ctx.poll_max_s, just_created=just_created,
-                                       expected_s=ctx.expected_s(kind))
+                                       expected=ctx.expected(kind))
                 if just_created:
-                    ctx.observe(kind, time.monotonic() - started)
+                    ctx.observe(kind, time.monotonic() - started, vendor_s=state.ran_s)
             finally:
                 if recorded is not None:
                     await recorded  # before any later state is written, so the job id is never overwritten late

@@ -106,6 +106,9 @@ class JobState(BaseModel):
     error_code: str | None = None
     moderated: bool = False
     out_of_credit: bool = False
+    # how long the finished job took by the vendor's clock, create to finish: what the next job of its kind will
+    # take, with none of our polling lag in it (Kling's created_at/updated_at)
+    ran_s: float | None = None
 
 
 class Provider:

@@ -54,6 +54,8 @@ class _Task(BaseModel):
     task_status: str
     task_status_msg: str = ""
     task_result: dict[str, list[_Video]] = Field(default_factory=dict)
+    created_at: int = 0  # epoch ms
+    updated_at: int = 0
 
 
 _STATUS = {"submitted": "queued", "processing": "running", "succeed": "succeeded", "failed": "failed"}
@@ -286,8 +288,10 @@ class KlingProvider(Provider):
         status = _STATUS.get(task.task_status, "running")
         videos = task.task_result.get("videos", [])
         moderated = "risk" in task.task_status_msg.lower() or "safety" in task.task_status_msg.lower()
+        ran_s = (task.updated_at - task.created_at) / 1000 if (
+            status in ("succeeded", "failed") and task.created_at and task.updated_at > task.created_at) else None
         return JobState(status=status, video_url=videos[0].url if videos else None,
-                        error=task.task_status_msg or None, moderated=moderated)
+                        error=task.task_status_msg or None, moderated=moderated, ran_s=ran_s)
 
     async def recover(self, request: JobRequest) -> JobRef | None:
         """external_task_id is unique per account and queryable: a lost create answer is found again."""

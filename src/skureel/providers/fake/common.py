@@ -215,6 +215,8 @@ def attach_common(app: FastAPI, vendor: FakeVendor) -> None:
         with vendor.lock:
             return {"paid": len(vendor.paid), "distinct": len(set(vendor.paid)), "jobs": len(vendor.jobs),
                     "keys": list(vendor.paid), "credit": vendor.credit,
+                    # when each job held a slot (the system's monotonic clock): where a soak's slots sat idle
+                    "spans": [[j.created, j.ready_at] for j in vendor.jobs.values()],
                     "failed": [j.paid_as for j in vendor.jobs.values()
                                if j.outcome == "fail" or (j.outcome == "moderated" and vendor.moderation_reads_as_failure)]}
 

@@ -69,9 +69,11 @@ def create_app(vendor: FakeVendor, access_key: str = "ak-test", secret_key: str 
 
     def task_data(job: Any) -> dict[str, Any]:
         state = vendor.status(job)
+        # epoch milliseconds; a task is last updated when it changed state (a finished one when it finished)
+        changed = job.ready_at if state in ("succeeded", "failed", "moderated") else job.created
         data: dict[str, Any] = {"task_id": job.id, "task_status": STATUS[state],
-                                "task_info": {"external_task_id": job.key}, "created_at": int(job.created * 1000),
-                                "updated_at": int(time.time() * 1000)}
+                                "task_info": {"external_task_id": job.key}, "created_at": _epoch_ms(job.created),
+                                "updated_at": _epoch_ms(changed)}
         if state == "moderated":
             data["task_status_msg"] = "Failure to pass the risk control system"
         elif state == "failed":
@@ -204,3 +206,8 @@ def create_app(vendor: FakeVendor, access_key: str = "ak-test", secret_key: str 
         app.add_api_route(f"/v1/videos/{kind}", creator(kind), methods=["POST"])
         app.add_api_route(f"/v1/videos/{kind}/{{ident}}", query, methods=["GET"])
     return app
+
+
+def _epoch_ms(monotonic: float) -> int:
+    """A moment of the fake's monotonic clock on the epoch clock the API reports."""
+    return int((time.time() - time.monotonic() + monotonic) * 1000)

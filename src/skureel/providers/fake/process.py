@@ -41,6 +41,7 @@ class FakeStats(BaseModel):
     failed: list[str]  # keys of jobs the vendor ran whose generation failed (no clip came of them)
     jobs: int
     credit: int | None
+    spans: list[tuple[float, float]] = []  # each job's (created, ready) on the system's monotonic clock
 
 
 class FakeProcess:
@@ -94,7 +95,8 @@ class FakeProcess:
         response = httpx.get(f"{self.url}/_fake/stats", timeout=30)
         response.raise_for_status()
         data = response.json()
-        return FakeStats(paid=data["keys"], failed=data["failed"], jobs=data["jobs"], credit=data["credit"])
+        return FakeStats(paid=data["keys"], failed=data["failed"], jobs=data["jobs"], credit=data["credit"],
+                         spans=[(c, r) for c, r in data.get("spans", [])])
 
 
 def _orphaned(parent: int) -> None:
