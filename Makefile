@@ -22,6 +22,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
+	@# Prefect makes its home folder without parents: on a fresh clone out/ does not exist yet
+	@mkdir -p out/.prefect
 	PREFECT_HOME=$(CURDIR)/out/.prefect $(BIN)/skureel run catalogs/sample/products.xlsx --brand brand_kits/aurora --out out/demo
 	@echo "Open out/demo/report.html (clips in out/demo/clips/, manifest in out/demo/manifest.csv)"
 
