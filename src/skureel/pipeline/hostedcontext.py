@@ -84,10 +84,6 @@ class HostedContext:
                 return Expected(seconds=min(seen), exact=exact)
         return None
 
-    def expected_s(self, kind: str) -> float | None:
-        expected = self.expected(kind)
-        return expected.seconds if expected else None
-
     def observe(self, kind: str, seconds: float, vendor_s: float | None = None) -> None:
         self.job_seconds.setdefault(kind, collections.deque(maxlen=20)).append(seconds)
         if vendor_s is not None:

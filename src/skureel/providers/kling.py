@@ -289,7 +289,7 @@ class KlingProvider(Provider):
         videos = task.task_result.get("videos", [])
         moderated = "risk" in task.task_status_msg.lower() or "safety" in task.task_status_msg.lower()
         ran_s = (task.updated_at - task.created_at) / 1000 if (
-            status in ("succeeded", "failed") and task.created_at and task.updated_at > task.created_at) else None
+            status == "succeeded" and task.created_at and task.updated_at > task.created_at) else None
         return JobState(status=status, video_url=videos[0].url if videos else None,
                         error=task.task_status_msg or None, moderated=moderated, ran_s=ran_s)
 

@@ -7,6 +7,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import mimetypes
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -21,7 +22,6 @@ _STATUS = {"starting": "queued", "processing": "running", "succeeded": "succeede
            "canceled": "failed", "aborted": "failed"}
 # an uploaded file is reused only while it has this long left: the model fetches it when the prediction starts
 _FILE_MARGIN_S = 15 * 60.0
-_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
 
 class ReplicateProvider(Provider):
@@ -37,13 +37,6 @@ class ReplicateProvider(Provider):
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key('REPLICATE_API_TOKEN')}"}
-
-    def _images(self, request: JobRequest) -> list[tuple[bytes, str]]:
-        spec = model_caps(self.name, request.rendered.model).model
-        images = [(request.image, request.image_mime)] if request.image else []
-        if spec is not None and spec.references_field:
-            images += [(x, "image/jpeg") for x in request.references[: spec.max_references]]
-        return images
 
     def _input(self, request: JobRequest, photo: Callable[[bytes, str], str]) -> dict[str, Any]:
         """The prediction's input; `photo` says how an image is passed (an uploaded file's URL, or a digest)."""
@@ -78,7 +71,14 @@ class ReplicateProvider(Provider):
     async def stage(self, request: JobRequest) -> None:
         """Upload the job's photos before it waits for a slot. A 290 KB data URI in the create would be echoed back
         in its answer and in every poll (a prediction carries its input); a file URL is one line."""
-        for data, mime in self._images(request):
+        photos: list[tuple[bytes, str]] = []
+
+        def keep(data: bytes, mime: str) -> str:  # the photos the input names, as _input picks them
+            photos.append((data, mime))
+            return ""
+
+        self._input(request, keep)
+        for data, mime in photos:
             await self._upload(data, mime)
 
     async def _upload(self, data: bytes, mime: str) -> str:
@@ -87,7 +87,7 @@ class ReplicateProvider(Provider):
             known = self._files.get(digest)
             if known and known[1] - time.time() > _FILE_MARGIN_S:
                 return known[0]
-            name = f"{digest[:16]}.{_EXTENSIONS.get(mime, 'bin')}"
+            name = f"{digest[:16]}{mimetypes.guess_extension(mime) or '.bin'}"
             response = await self.send("POST", f"{self.base_url}/v1/files", headers=self._headers(),
                                        files={"content": (name, data, mime)})
             if response.status_code not in (200, 201):
